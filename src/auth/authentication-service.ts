@@ -1,0 +1,425 @@
+import type { Kysely } from 'kysely'
+import type { KeyRing } from '../crypto/key-ring.js'
+import type { DatabaseSchema } from '../db/schema.js'
+import {
+  checkNewOwner,
+  createAccountWithOwner,
+  PERSON_NAME_MAX,
+} from '../domain/accounts/account-service.js'
+import type { Account } from '../domain/accounts/account-repository.js'
+import { listMembershipsOfUser } from '../domain/accounts/membership-repository.js'
+import {
+  countUsers,
+  emailIndex,
+  findUserByEmail,
+  findUserById,
+  updateUserName,
+  updateUserPassword,
+  type User,
+} from '../domain/accounts/user-repository.js'
+import type { Actor, RequestOrigin } from '../domain/actor.js'
+import type { Clock } from '../domain/clock.js'
+import { NotFoundError, UnauthenticatedError, ValidationError } from '../domain/errors.js'
+import type { SendMail } from '../domain/mail.js'
+import { InputChecker } from '../domain/validation.js'
+import type { Defer } from '../jobs/background-tasks.js'
+import {
+  alreadyRegisteredEmail,
+  passwordResetEmail,
+  signupEmail,
+} from '../notify/email-templates.js'
+import { consumeToken, findValidToken, issueToken, revokeTokens } from './auth-token-repository.js'
+import {
+  burnPasswordVerification,
+  checkPasswordPolicy,
+  hashPassword,
+  PASSWORD_MAX_LENGTH,
+  verifyPassword,
+} from './passwords.js'
+import type { SessionService } from './session-service.js'
+import {
+  ACCOUNT_RULE,
+  IP_RULE,
+  assertNotThrottled,
+  clearThrottle,
+  recordFailure,
+  type ThrottleRule,
+} from './throttle.js'
+
+export interface AuthenticationServiceDeps {
+  db: Kysely<DatabaseSchema>
+  keyRing: KeyRing
+  clock: Clock
+  sessions: SessionService
+  sendMail: SendMail
+  defer: Defer
+  baseUrl: URL
+  allowSignup: boolean
+  passwordResetTtlMs: number
+  setupLinkTtlMs: number
+}
+
+export interface SignedIn {
+  token: string
+  user: User
+}
+
+const INVALID_LINK = 'This link has expired or was already used. Ask for a new one.'
+/** Password reset and sign-up emails per address per hour; more requests are silently dropped. */
+const EMAIL_REQUEST_RULE: ThrottleRule = {
+  maxFailures: 5,
+  windowMs: 60 * 60_000,
+  blockMs: 60 * 60_000,
+  maxBlockMs: 60 * 60_000,
+}
+const IP_REQUEST_RULE: ThrottleRule = {
+  maxFailures: 20,
+  windowMs: 60 * 60_000,
+  blockMs: 15 * 60_000,
+  maxBlockMs: 60 * 60_000,
+}
+
+export type AuthenticationService = ReturnType<typeof createAuthenticationService>
+
+export function createAuthenticationService(deps: AuthenticationServiceDeps) {
+  const { db, keyRing, clock, sessions, sendMail, defer, baseUrl } = deps
+
+  function link(path: string, token: string): string {
+    const url = new URL(path, baseUrl)
+    url.searchParams.set('token', token)
+    return url.toString()
+  }
+
+  function checkNewPassword(
+    field: string,
+    password: unknown,
+    checker: InputChecker,
+    email?: string,
+  ): string {
+    const value = typeof password === 'string' ? password : ''
+    const problem = checkPasswordPolicy(value, email === undefined ? {} : { email })
+    if (problem !== undefined) checker.add(field, problem)
+    return value
+  }
+
+  /**
+   * Unknown email and wrong password take the same path, cost the same Argon2 work and end in the
+   * same error, so neither the answer nor its timing says which addresses have a login.
+   */
+  async function login(
+    input: { email: unknown; password: unknown; previousToken?: string | undefined },
+    origin: RequestOrigin,
+  ): Promise<SignedIn> {
+    const email =
+      typeof input.email === 'string' ? input.email.trim().toLowerCase().slice(0, 254) : ''
+    const password = typeof input.password === 'string' ? input.password : ''
+    const now = clock.now()
+    const accountKey = `login:email:${emailIndex(keyRing, email)}`
+    const ipKey = `login:ip:${origin.ip}`
+    await assertNotThrottled(db, [accountKey, ipKey], now)
+
+    const user = email === '' ? undefined : await findUserByEmail(db, keyRing, email)
+    const valid =
+      user?.passwordHash != null && password.length <= PASSWORD_MAX_LENGTH
+        ? await verifyPassword(user.passwordHash, password)
+        : await burnPasswordVerification(password.slice(0, PASSWORD_MAX_LENGTH))
+    if (!valid || user === undefined) {
+      await recordFailure(db, accountKey, ACCOUNT_RULE, now)
+      await recordFailure(db, ipKey, IP_RULE, now)
+      throw new UnauthenticatedError('Incorrect email or password.', 'invalid_credentials')
+    }
+    await clearThrottle(db, accountKey)
+    // A new id at every sign-in: a session id planted in the browser beforehand is worthless.
+    if (input.previousToken !== undefined) await signOut(input.previousToken)
+    const { token } = await sessions.create(user.id, origin)
+    return { token, user: publicUser(user) }
+  }
+
+  async function signOut(token: string): Promise<void> {
+    const session = await sessions.authenticate(token)
+    if (session !== undefined) await sessions.revoke(session.userId, session.idHash)
+  }
+
+  async function getUser(actor: Actor): Promise<User> {
+    const user = await findUserById(db, keyRing, actor.userId)
+    if (user === undefined) throw new UnauthenticatedError()
+    return publicUser(user)
+  }
+
+  async function updateProfile(actor: Actor, input: { name: unknown }): Promise<void> {
+    const checker = new InputChecker()
+    const name = checker.text('name', input.name, { label: 'Name', max: PERSON_NAME_MAX })
+    checker.assertValid()
+    await updateUserName(db, keyRing, actor.userId, name, clock.now())
+  }
+
+  /** Ends every other session and gives the current one a new id. */
+  async function changePassword(
+    actor: Actor,
+    input: { currentPassword: unknown; newPassword: unknown },
+  ): Promise<{ token: string }> {
+    const user = await findUserById(db, keyRing, actor.userId)
+    if (user === undefined) throw new UnauthenticatedError()
+    const now = clock.now()
+    const throttleKey = `password-change:${user.id}`
+    await assertNotThrottled(db, [throttleKey], now)
+    const checker = new InputChecker()
+    const current = typeof input.currentPassword === 'string' ? input.currentPassword : ''
+    const newPassword = checkNewPassword('newPassword', input.newPassword, checker, user.email)
+    const currentValid =
+      user.passwordHash !== null &&
+      current.length <= PASSWORD_MAX_LENGTH &&
+      (await verifyPassword(user.passwordHash, current))
+    if (!currentValid) {
+      await recordFailure(db, throttleKey, ACCOUNT_RULE, now)
+      checker.add('currentPassword', 'The current password is not correct.')
+    }
+    checker.assertValid()
+    const passwordHash = await hashPassword(newPassword)
+    await db.transaction().execute(async (trx) => {
+      await updateUserPassword(trx, user.id, passwordHash, now)
+      await revokeTokens(trx, 'password_reset', user.id, now)
+      await trx
+        .deleteFrom('sessions')
+        .where('user_id', '=', user.id)
+        .where('id_hash', '!=', actor.sessionIdHash)
+        .execute()
+    })
+    await clearThrottle(db, throttleKey)
+    return sessions.rotate(actor.sessionIdHash)
+  }
+
+  /** Always answers the same way; the email goes out in the background so timing does not tell either. */
+  async function requestPasswordReset(
+    input: { email: unknown },
+    origin: RequestOrigin,
+  ): Promise<void> {
+    const checker = new InputChecker()
+    const email = checker.email('email', input.email)
+    checker.assertValid()
+    const now = clock.now()
+    await assertNotThrottled(db, [`reset:ip:${origin.ip}`], now)
+    await recordFailure(db, `reset:ip:${origin.ip}`, IP_REQUEST_RULE, now)
+    const emailKey = `reset:email:${emailIndex(keyRing, email)}`
+    defer('password-reset-email', async () => {
+      if (await isOverLimit(emailKey, EMAIL_REQUEST_RULE, now)) return
+      const user = await findUserByEmail(db, keyRing, email)
+      if (user === undefined) return
+      const { token } = await issueToken(db, {
+        purpose: 'password_reset',
+        userId: user.id,
+        now,
+        ttlMs: deps.passwordResetTtlMs,
+      })
+      const memberships = await listMembershipsOfUser(db, user.id)
+      await sendMail({
+        to: user.email,
+        ...passwordResetEmail({
+          link: link('/reset-password', token),
+          ttlMinutes: Math.round(deps.passwordResetTtlMs / 60_000),
+        }),
+        accountId: memberships.length === 1 ? (memberships[0]?.accountId ?? null) : null,
+      })
+    })
+  }
+
+  async function isOverLimit(key: string, rule: ThrottleRule, now: Date): Promise<boolean> {
+    try {
+      await assertNotThrottled(db, [key], now)
+    } catch {
+      return true
+    }
+    await recordFailure(db, key, rule, now)
+    return false
+  }
+
+  async function isPasswordResetTokenValid(token: string): Promise<boolean> {
+    return (await findValidToken(db, 'password_reset', token, clock.now())) !== undefined
+  }
+
+  /** Sets the new password and ends every session of the user: whoever had the old password is out. */
+  async function completePasswordReset(input: {
+    token: unknown
+    password: unknown
+  }): Promise<void> {
+    const token = typeof input.token === 'string' ? input.token : ''
+    const now = clock.now()
+    const pending = await findValidToken(db, 'password_reset', token, now)
+    if (pending?.userId == null)
+      throw new ValidationError({ token: INVALID_LINK }, INVALID_LINK, 'invalid_token')
+    const user = await findUserById(db, keyRing, pending.userId)
+    if (user === undefined)
+      throw new ValidationError({ token: INVALID_LINK }, INVALID_LINK, 'invalid_token')
+    const checker = new InputChecker()
+    const password = checkNewPassword('password', input.password, checker, user.email)
+    checker.assertValid()
+    const passwordHash = await hashPassword(password)
+    await db.transaction().execute(async (trx) => {
+      const consumed = await consumeToken(trx, 'password_reset', token, now)
+      if (consumed?.userId !== user.id)
+        throw new ValidationError({ token: INVALID_LINK }, INVALID_LINK, 'invalid_token')
+      await updateUserPassword(trx, user.id, passwordHash, now)
+      await revokeTokens(trx, 'password_reset', user.id, now)
+      await trx.deleteFrom('sessions').where('user_id', '=', user.id).execute()
+    })
+  }
+
+  /** On an empty installation, a one-time link that creates the first account and its owner. */
+  async function createSetupLinkIfEmpty(): Promise<string | undefined> {
+    if ((await countUsers(db)) > 0) return undefined
+    const now = clock.now()
+    const { token } = await db.transaction().execute(async (trx) => {
+      await revokeTokens(trx, 'setup', null, now)
+      return issueToken(trx, { purpose: 'setup', userId: null, now, ttlMs: deps.setupLinkTtlMs })
+    })
+    return link('/setup', token)
+  }
+
+  async function isSetupTokenValid(token: string): Promise<boolean> {
+    return (
+      (await findValidToken(db, 'setup', token, clock.now())) !== undefined &&
+      (await countUsers(db)) === 0
+    )
+  }
+
+  async function completeSetup(
+    input: {
+      token: unknown
+      accountName: unknown
+      name: unknown
+      email: unknown
+      password: unknown
+    },
+    origin: RequestOrigin,
+  ): Promise<SignedIn & { account: Account }> {
+    const token = typeof input.token === 'string' ? input.token : ''
+    if (!(await isSetupTokenValid(token)))
+      throw new ValidationError({ token: INVALID_LINK }, INVALID_LINK, 'invalid_token')
+    return createOwner(input, origin, async (trx, now) => {
+      const consumed = await consumeToken(trx, 'setup', token, now)
+      if (consumed === undefined || (await countUsers(trx)) > 0) {
+        throw new ValidationError({ token: INVALID_LINK }, INVALID_LINK, 'invalid_token')
+      }
+    })
+  }
+
+  async function requestSignup(input: { email: unknown }, origin: RequestOrigin): Promise<void> {
+    if (!deps.allowSignup) throw new NotFoundError('Sign-up')
+    const checker = new InputChecker()
+    const email = checker.email('email', input.email)
+    checker.assertValid()
+    const now = clock.now()
+    await assertNotThrottled(db, [`signup:ip:${origin.ip}`], now)
+    await recordFailure(db, `signup:ip:${origin.ip}`, IP_REQUEST_RULE, now)
+    const emailKey = `signup:email:${emailIndex(keyRing, email)}`
+    defer('signup-email', async () => {
+      if (await isOverLimit(emailKey, EMAIL_REQUEST_RULE, now)) return
+      const existing = await findUserByEmail(db, keyRing, email)
+      if (existing !== undefined) {
+        await sendMail({
+          to: email,
+          ...alreadyRegisteredEmail({
+            loginLink: new URL('/login', baseUrl).toString(),
+            resetLink: new URL('/forgot-password', baseUrl).toString(),
+          }),
+          accountId: null,
+        })
+        return
+      }
+      const ttlMs = deps.passwordResetTtlMs
+      const { token } = await issueToken(db, {
+        purpose: 'signup',
+        userId: null,
+        payloadCiphertext: keyRing.encrypt(email, 'auth_tokens.signup_email'),
+        now,
+        ttlMs,
+      })
+      await sendMail({
+        to: email,
+        ...signupEmail({
+          link: link('/signup/complete', token),
+          ttlMinutes: Math.round(ttlMs / 60_000),
+        }),
+        accountId: null,
+      })
+    })
+  }
+
+  async function signupEmailFor(token: string): Promise<string | undefined> {
+    if (!deps.allowSignup) return undefined
+    const pending = await findValidToken(db, 'signup', token, clock.now())
+    return pending?.payloadCiphertext == null
+      ? undefined
+      : keyRing.decrypt(pending.payloadCiphertext, 'auth_tokens.signup_email')
+  }
+
+  async function completeSignup(
+    input: { token: unknown; accountName: unknown; name: unknown; password: unknown },
+    origin: RequestOrigin,
+  ): Promise<SignedIn & { account: Account }> {
+    if (!deps.allowSignup) throw new NotFoundError('Sign-up')
+    const token = typeof input.token === 'string' ? input.token : ''
+    const email = await signupEmailFor(token)
+    if (email === undefined)
+      throw new ValidationError({ token: INVALID_LINK }, INVALID_LINK, 'invalid_token')
+    return createOwner({ ...input, email }, origin, async (trx, now) => {
+      if ((await consumeToken(trx, 'signup', token, now)) === undefined) {
+        throw new ValidationError({ token: INVALID_LINK }, INVALID_LINK, 'invalid_token')
+      }
+    })
+  }
+
+  async function createOwner(
+    input: { accountName: unknown; name: unknown; email: unknown; password: unknown },
+    origin: RequestOrigin | undefined,
+    guard: (trx: Kysely<DatabaseSchema>, now: Date) => Promise<void>,
+  ): Promise<SignedIn & { account: Account }> {
+    const checker = new InputChecker()
+    const owner = checkNewOwner(input, checker)
+    const password = checkNewPassword('password', input.password, checker, owner.email)
+    checker.assertValid()
+    const passwordHash = await hashPassword(password)
+    const now = clock.now()
+    const { account, user } = await db.transaction().execute(async (trx) => {
+      await guard(trx, now)
+      return createAccountWithOwner(trx, keyRing, { ...owner, passwordHash }, now)
+    })
+    const token = origin === undefined ? '' : (await sessions.create(user.id, origin)).token
+    return { token, user, account }
+  }
+
+  /** For `candor create-owner`: the same rules as the setup form, without a session. */
+  async function createOwnerAccount(input: {
+    accountName: string
+    name: string
+    email: string
+    password: string
+  }): Promise<{ account: Account; user: User }> {
+    const { account, user } = await createOwner(input, undefined, async () => {})
+    await revokeTokens(db, 'setup', null, clock.now())
+    return { account, user }
+  }
+
+  return {
+    login,
+    signOut,
+    getUser,
+    updateProfile,
+    changePassword,
+    requestPasswordReset,
+    isPasswordResetTokenValid,
+    completePasswordReset,
+    createSetupLinkIfEmpty,
+    isSetupTokenValid,
+    completeSetup,
+    requestSignup,
+    signupEmailFor,
+    completeSignup,
+    createOwnerAccount,
+    isSignupAllowed: () => deps.allowSignup,
+  }
+}
+
+function publicUser(user: User): User {
+  return { id: user.id, email: user.email, name: user.name, createdAt: user.createdAt }
+}

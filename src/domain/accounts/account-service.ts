@@ -1,0 +1,102 @@
+import type { Kysely } from 'kysely'
+import type { KeyRing } from '../../crypto/key-ring.js'
+import { generateId } from '../../crypto/tokens.js'
+import type { DatabaseSchema } from '../../db/schema.js'
+import type { Actor } from '../actor.js'
+import type { Clock } from '../clock.js'
+import { ConflictError } from '../errors.js'
+import { InputChecker } from '../validation.js'
+import { findAccount, insertAccount, renameAccount, type Account } from './account-repository.js'
+import { requireRole } from './authorization.js'
+import {
+  insertMembership,
+  listMembershipsOfUser,
+  type Membership,
+} from './membership-repository.js'
+import { findUserByEmail, insertUser, type User } from './user-repository.js'
+
+export const ACCOUNT_NAME_MAX = 100
+export const PERSON_NAME_MAX = 100
+
+export interface NewOwner {
+  accountName: string
+  name: string
+  email: string
+  /** An Argon2id hash: callers check the password policy and hash before opening a transaction. */
+  passwordHash: string
+}
+
+export interface AccountServiceDeps {
+  db: Kysely<DatabaseSchema>
+  keyRing: KeyRing
+  clock: Clock
+}
+
+export type AccountService = ReturnType<typeof createAccountService>
+
+export function checkNewOwner(
+  input: { accountName: unknown; name: unknown; email: unknown },
+  checker = new InputChecker(),
+) {
+  return {
+    accountName: checker.text('accountName', input.accountName, {
+      label: 'Account name',
+      max: ACCOUNT_NAME_MAX,
+    }),
+    name: checker.text('name', input.name, { label: 'Your name', max: PERSON_NAME_MAX }),
+    email: checker.email('email', input.email),
+  }
+}
+
+/**
+ * Creates an account and its owner in the caller's transaction. The email's blind index is
+ * unique, so two concurrent sign-ups with one address cannot both succeed.
+ */
+export async function createAccountWithOwner(
+  trx: Kysely<DatabaseSchema>,
+  keyRing: KeyRing,
+  owner: NewOwner,
+  now: Date,
+): Promise<{ account: Account; user: User }> {
+  if ((await findUserByEmail(trx, keyRing, owner.email)) !== undefined) {
+    throw new ConflictError('email_taken', 'A person with this email already has a Candor login.')
+  }
+  const account: Account = { id: generateId(), name: owner.accountName, createdAt: now }
+  const user: User = { id: generateId(), email: owner.email, name: owner.name, createdAt: now }
+  await insertAccount(trx, account)
+  await insertUser(trx, keyRing, { ...user, passwordHash: owner.passwordHash })
+  await insertMembership(trx, {
+    accountId: account.id,
+    userId: user.id,
+    role: 'owner',
+    canInvite: true,
+    createdAt: now,
+  })
+  return { account, user }
+}
+
+export function createAccountService({ db, clock }: AccountServiceDeps) {
+  async function listMyAccounts(actor: Actor): Promise<Membership[]> {
+    return listMembershipsOfUser(db, actor.userId)
+  }
+
+  async function getAccount(
+    actor: Actor,
+    accountId: string,
+  ): Promise<{ account: Account; membership: Membership }> {
+    const membership = await requireRole(db, actor, accountId, 'viewer')
+    const account = await findAccount(db, accountId)
+    if (account === undefined) throw new ConflictError('account_gone', 'The account was deleted.')
+    return { account, membership }
+  }
+
+  async function rename(actor: Actor, accountId: string, input: { name: unknown }): Promise<void> {
+    await requireRole(db, actor, accountId, 'admin')
+    const checker = new InputChecker()
+    const name = checker.text('name', input.name, { label: 'Account name', max: ACCOUNT_NAME_MAX })
+    checker.assertValid()
+    await renameAccount(db, accountId, name, clock.now())
+  }
+
+  return { listMyAccounts, getAccount, rename }
+}

@@ -1,0 +1,89 @@
+import type { Kysely } from 'kysely'
+import type { DatabaseSchema, Role } from '../../db/schema.js'
+
+export interface Membership {
+  accountId: string
+  accountName: string
+  userId: string
+  role: Role
+  canInvite: boolean
+}
+
+type Db = Kysely<DatabaseSchema>
+
+export async function findMembership(
+  db: Db,
+  accountId: string,
+  userId: string,
+): Promise<Membership | undefined> {
+  const row = await db
+    .selectFrom('memberships')
+    .innerJoin('accounts', 'accounts.id', 'memberships.account_id')
+    .select([
+      'memberships.account_id',
+      'accounts.name',
+      'memberships.user_id',
+      'memberships.role',
+      'memberships.can_invite',
+    ])
+    .where('memberships.account_id', '=', accountId)
+    .where('memberships.user_id', '=', userId)
+    .executeTakeFirst()
+  return row === undefined ? undefined : toMembership(row)
+}
+
+export async function listMembershipsOfUser(db: Db, userId: string): Promise<Membership[]> {
+  const rows = await db
+    .selectFrom('memberships')
+    .innerJoin('accounts', 'accounts.id', 'memberships.account_id')
+    .select([
+      'memberships.account_id',
+      'accounts.name',
+      'memberships.user_id',
+      'memberships.role',
+      'memberships.can_invite',
+    ])
+    .where('memberships.user_id', '=', userId)
+    .orderBy('accounts.name')
+    .orderBy('accounts.id')
+    .execute()
+  return rows.map(toMembership)
+}
+
+export async function insertMembership(
+  db: Db,
+  membership: {
+    accountId: string
+    userId: string
+    role: Role
+    canInvite: boolean
+    createdAt: Date
+  },
+): Promise<void> {
+  await db
+    .insertInto('memberships')
+    .values({
+      account_id: membership.accountId,
+      user_id: membership.userId,
+      role: membership.role,
+      can_invite: membership.canInvite,
+      created_at: membership.createdAt,
+    })
+    .execute()
+}
+
+function toMembership(row: {
+  account_id: string
+  name: string
+  user_id: string
+  role: Role
+  can_invite: boolean | 0 | 1
+}): Membership {
+  return {
+    accountId: row.account_id,
+    accountName: row.name,
+    userId: row.user_id,
+    role: row.role,
+    canInvite: Boolean(row.can_invite),
+  }
+}

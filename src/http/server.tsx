@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import fastifyCookie from '@fastify/cookie'
+import fastifyCsrf from '@fastify/csrf-protection'
+import fastifyFormbody from '@fastify/formbody'
+import fastifyHelmet from '@fastify/helmet'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { Actor } from '../domain/actor.js'
+import { DomainError, RateLimitedError } from '../domain/errors.js'
+import { registerAuthRoutes } from './admin/auth-routes.js'
+import { registerDashboardRoutes } from './admin/dashboard-routes.js'
+import { genericProblem, problemFromDomainError, type Problem } from './problem.js'
+import { sessionCookieName } from './session-cookie.js'
+import type { App, ServerDeps } from './app-type.js'
+import { ErrorPage } from './views/error-page.js'
+import { renderDocument } from './views/layout.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated actor, set by the session hook; the only request decoration. */
+    actor: Actor | undefined
+  }
+}
+
+const BODY_LIMIT_BYTES = 64 * 1024
+const stylesheet = readFileSync(new URL('../../public/app.css', import.meta.url))
+
+/** Builds the web application without listening, so tests drive it through inject(). */
+export async function buildServer(deps: ServerDeps): Promise<App> {
+  const { config, services } = deps
+  const https = config.baseUrl.protocol === 'https:'
+
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    trustProxy: config.trustProxy,
+    bodyLimit: BODY_LIMIT_BYTES,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    routerOptions: { maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.decorateRequest('actor', undefined)
+
+  await app.register(fastifyCookie, { secret: deps.cookieSecret, hook: 'onRequest' })
+  await app.register(fastifyFormbody, { bodyLimit: BODY_LIMIT_BYTES })
+  await app.register(fastifyCsrf, {
+    sessionPlugin: '@fastify/cookie',
+    cookieKey: https ? '__Host-candor_csrf' : 'candor_csrf',
+    cookieOpts: { path: '/', httpOnly: true, sameSite: 'lax', secure: https, signed: true },
+    getToken: (request: FastifyRequest) => {
+      const body = request.body
+      if (
+        typeof body === 'object' &&
+        body !== null &&
+        '_csrf' in body &&
+        typeof body._csrf === 'string'
+      )
+        return body._csrf
+      const header = request.headers['x-csrf-token']
+      return typeof header === 'string' ? header : undefined
+    },
+  })
+  await app.register(fastifyHelmet, {
+    global: true,
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+    },
+    hsts: https ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    referrerPolicy: { policy: 'same-origin' },
+    crossOriginEmbedderPolicy: false,
+  })
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id)
+    const token = request.cookies[sessionCookieName(https)]
+    if (token === undefined || token === '') return
+    const session = await services.sessions.authenticate(token)
+    if (session === undefined) {
+      void reply.clearCookie(sessionCookieName(https), { path: '/' })
+      return
+    }
+    request.actor = {
+      type: 'user',
+      userId: session.userId,
+      sessionIdHash: session.idHash,
+      ip: request.ip,
+      userAgent: request.headers['user-agent'] ?? '',
+    }
+  })
+
+  // Every state-changing request carries the CSRF token; body parsing happens before preValidation.
+  app.addHook('preValidation', async (request, reply) => {
+    if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS')
+      return
+    await new Promise<void>((resolve, reject) => {
+      app.csrfProtection(request, reply, (error?: Error) => {
+        if (error === undefined) resolve()
+        else reject(error)
+      })
+    })
+  })
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!reply.hasHeader('cache-control')) reply.header('Cache-Control', 'no-store')
+    return payload
+  })
+
+  app.setErrorHandler((error: FastifyError | Error, request, reply) => {
+    let problem: Problem
+    if (error instanceof DomainError) {
+      problem = problemFromDomainError(error, request.id)
+      if (error instanceof RateLimitedError)
+        void reply.header('Retry-After', String(error.retryAfterSeconds))
+    } else if ('validation' in error) {
+      problem = genericProblem(400, 'invalid_request', error.message, request.id)
+    } else if (
+      'code' in error &&
+      typeof error.code === 'string' &&
+      error.code.startsWith('FST_CSRF')
+    ) {
+      problem = genericProblem(
+        403,
+        'csrf_failed',
+        'The form has expired or did not come from this site. Reload the page and try again.',
+        request.id,
+      )
+    } else if (
+      'statusCode' in error &&
+      typeof error.statusCode === 'number' &&
+      error.statusCode >= 400 &&
+      error.statusCode < 500
+    ) {
+      problem = genericProblem(
+        error.statusCode,
+        typeof error.code === 'string' ? error.code.toLowerCase() : 'bad_request',
+        error.message,
+        request.id,
+      )
+    } else {
+      request.log.error({ err: error }, 'request failed')
+      problem = genericProblem(
+        500,
+        'internal_error',
+        'Something went wrong on our side. It has been logged; try again in a moment.',
+        request.id,
+      )
+    }
+    return sendProblem(request, reply, problem)
+  })
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      request,
+      reply,
+      genericProblem(404, 'not_found', 'There is nothing at this address.', request.id),
+    ),
+  )
+
+  app.get('/healthz', () => ({ status: 'ok' }))
+  app.get('/readyz', async (_request, reply) => {
+    const state = await services.health.readiness()
+    const ready = state.database && state.migrations
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', ...state })
+  })
+  app.get('/assets/app.css', async (_request, reply) =>
+    reply
+      .header('Cache-Control', 'public, max-age=3600')
+      .type('text/css; charset=utf-8')
+      .send(stylesheet),
+  )
+
+  registerAuthRoutes(app, deps)
+  registerDashboardRoutes(app, deps)
+
+  return app
+}
+
+function wantsJson(request: FastifyRequest): boolean {
+  if (request.url.startsWith('/api/')) return true
+  const accept = request.headers.accept ?? ''
+  return accept.includes('json') && !accept.includes('text/html')
+}
+
+function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: Problem): FastifyReply {
+  void reply.code(problem.status)
+  if (wantsJson(request)) return reply.type('application/problem+json').send(problem)
+  return reply
+    .type('text/html; charset=utf-8')
+    .send(renderDocument(<ErrorPage problem={problem} />))
+}
+
+export type { App, ServerDeps }
