@@ -4,6 +4,7 @@ import type { KeyRing } from './crypto/key-ring.js'
 import { loadMasterKey, type MasterKeySource } from './crypto/master-key.js'
 import { createDatabase, type Database } from './db/database.js'
 import { openKeyRing } from './db/key-ring-store.js'
+import { createPageChangeFeed, type PageChangeFeed } from './db/page-change-feed.js'
 import { hasPendingMigrations, migrateToLatest } from './db/migrator.js'
 import { systemClock, type Clock } from './domain/clock.js'
 import { createBackgroundTasks, type BackgroundTasks } from './jobs/background-tasks.js'
@@ -19,6 +20,7 @@ export interface Runtime {
   clock: Clock
   emailSender: EmailSender
   background: BackgroundTasks
+  pageFeed: PageChangeFeed
   services: Services
   close(): Promise<void>
 }
@@ -73,6 +75,7 @@ export async function openRuntime(
       dataDir: config.dataDir,
     })
     const background = createBackgroundTasks(logger)
+    const pageFeed = createPageChangeFeed({ databaseUrl: config.databaseUrl, logger })
     const services = createServices({
       config,
       database,
@@ -81,6 +84,7 @@ export async function openRuntime(
       logger,
       emailSender,
       background,
+      pageEvents: pageFeed,
     })
     return {
       config,
@@ -91,9 +95,11 @@ export async function openRuntime(
       clock,
       emailSender,
       background,
+      pageFeed,
       services,
       async close() {
         await background.drain()
+        await pageFeed.close()
         emailSender.close()
         await database.close()
       },

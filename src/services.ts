@@ -10,6 +10,11 @@ import { createMailboxService } from './domain/accounts/mailbox-service.js'
 import type { Clock } from './domain/clock.js'
 import type { BackgroundTasks } from './jobs/background-tasks.js'
 import type { EmailSender } from './notify/email-sender.js'
+import { createComponentService } from './domain/pages/component-service.js'
+import { createIncidentService } from './domain/pages/incident-service.js'
+import type { PageEvents } from './domain/pages/page-events.js'
+import { createPageService } from './domain/pages/page-service.js'
+import { createPublicPageService } from './domain/pages/public-page-service.js'
 
 export interface ServiceDeps {
   config: Config
@@ -19,13 +24,14 @@ export interface ServiceDeps {
   logger: Logger
   emailSender: EmailSender
   background: BackgroundTasks
+  pageEvents: PageEvents
 }
 
 export type Services = ReturnType<typeof createServices>
 
 /** Wires the domain services together; the web server and the worker receive the result. */
 export function createServices(deps: ServiceDeps) {
-  const { config, database, keyRing, clock, emailSender, background } = deps
+  const { config, database, keyRing, clock, emailSender, background, pageEvents } = deps
   const db = database.db
   const sessions = createSessionService({
     db,
@@ -50,6 +56,10 @@ export function createServices(deps: ServiceDeps) {
     auth,
     accounts: createAccountService({ db, keyRing, clock }),
     mailbox: createMailboxService({ db, mailDir: emailSender.mailDir }),
+    pages: createPageService({ db, clock, events: pageEvents }),
+    components: createComponentService({ db, clock, events: pageEvents }),
+    incidents: createIncidentService({ db, clock, events: pageEvents }),
+    publicPages: createPublicPageService({ db, clock }),
     health: {
       async readiness(): Promise<{ database: boolean; migrations: boolean }> {
         try {

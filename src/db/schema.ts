@@ -83,6 +83,123 @@ export interface MailMessagesTable {
   created_at: Timestamp
 }
 
+export interface PagesTable {
+  id: string
+  account_id: string
+  name: string
+  slug: string
+  time_zone: string
+  locale: string
+  visibility: 'public' | 'team' | 'password' | 'ip'
+  password_hash: string | null
+  /** JSON array of CIDR ranges. */
+  ip_allowlist: string
+  brand_color: string
+  custom_css: string
+  support_url: string | null
+  homepage_url: string | null
+  custom_domain: string | null
+  version: number
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface PageLogosTable {
+  page_id: string
+  content_type: string
+  data: Buffer
+  updated_at: Timestamp
+}
+
+export interface ComponentsTable {
+  id: string
+  page_id: string
+  group_id: string | null
+  is_group: Bool
+  name: string
+  description: string | null
+  status: string
+  position: number
+  only_show_if_degraded: Bool
+  showcase: Bool
+  start_date: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface ComponentStatusChangesTable {
+  id: string
+  component_id: string
+  status: string
+  incident_id: string | null
+  changed_at: Timestamp
+}
+
+export interface IncidentsTable {
+  id: string
+  page_id: string
+  kind: 'incident' | 'maintenance'
+  name: string
+  status: string
+  impact: string
+  started_at: Timestamp
+  monitoring_at: NullableTimestamp
+  resolved_at: NullableTimestamp
+  scheduled_for: NullableTimestamp
+  scheduled_until: NullableTimestamp
+  auto_start: Bool
+  auto_complete: Bool
+  /** JSON {componentId: status} to restore when an automatic maintenance completes. */
+  maintenance_restore: string | null
+  postmortem_body: string | null
+  postmortem_published_at: NullableTimestamp
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface IncidentComponentsTable {
+  incident_id: string
+  component_id: string
+}
+
+export interface IncidentUpdatesTable {
+  id: string
+  incident_id: string
+  status: string
+  body: string
+  display_at: Timestamp
+  deliver_notifications: Bool
+  /** JSON array of {code, name, old_status, new_status}, or null. */
+  affected_components: string | null
+  created_by: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface IncidentUpdateRevisionsTable {
+  id: string
+  incident_id: string
+  update_id: string
+  action: 'edited' | 'deleted'
+  previous_status: string
+  previous_body: string
+  previous_display_at: Timestamp
+  actor_user_id: string
+  created_at: Timestamp
+}
+
+export interface IncidentTemplatesTable {
+  id: string
+  page_id: string
+  name: string
+  title: string
+  body: string
+  status: string
+  impact: string
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
 export interface DatabaseSchema {
   meta: MetaTable
   data_keys: DataKeysTable
@@ -93,4 +210,13 @@ export interface DatabaseSchema {
   auth_tokens: AuthTokensTable
   auth_throttles: AuthThrottlesTable
   mail_messages: MailMessagesTable
+  pages: PagesTable
+  page_logos: PageLogosTable
+  components: ComponentsTable
+  component_status_changes: ComponentStatusChangesTable
+  incidents: IncidentsTable
+  incident_components: IncidentComponentsTable
+  incident_updates: IncidentUpdatesTable
+  incident_update_revisions: IncidentUpdateRevisionsTable
+  incident_templates: IncidentTemplatesTable
 }

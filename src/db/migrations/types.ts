@@ -9,5 +9,6 @@ export function columnTypes(db: Kysely<unknown>) {
   return {
     timestamp: postgres ? ('timestamptz' as const) : ('text' as const),
     boolean: postgres ? ('boolean' as const) : ('integer' as const),
+    binary: postgres ? ('bytea' as const) : ('blob' as const),
   }
 }

@@ -1,0 +1,311 @@
+import type { Kysely } from 'kysely'
+import { generateId } from '../../crypto/tokens.js'
+import type { DatabaseSchema } from '../../db/schema.js'
+import type { Actor } from '../actor.js'
+import type { Clock } from '../clock.js'
+import { NotFoundError, ValidationError } from '../errors.js'
+import { InputChecker } from '../validation.js'
+import { requirePageRole } from './page-access.js'
+import type { PageEvents } from './page-events.js'
+import { bumpPageVersion, listComponents, toComponent } from './page-repository.js'
+import { COMPONENT_STATUSES, type Component, type ComponentStatus } from './types.js'
+
+export interface ComponentInput {
+  name?: unknown
+  description?: unknown
+  groupId?: unknown
+  isGroup?: unknown
+  status?: unknown
+  onlyShowIfDegraded?: unknown
+  showcase?: unknown
+  startDate?: unknown
+}
+
+export const MAX_COMPONENTS_PER_PAGE = 500
+
+export function parseComponentStatus(value: unknown): ComponentStatus | undefined {
+  return typeof value === 'string' && (COMPONENT_STATUSES as readonly string[]).includes(value)
+    ? (value as ComponentStatus)
+    : undefined
+}
+
+/** Records a status change for the uptime history; callers also update components.status. */
+export async function recordStatusChange(
+  db: Kysely<DatabaseSchema>,
+  componentId: string,
+  status: ComponentStatus,
+  at: Date,
+  incidentId: string | null,
+): Promise<void> {
+  await db
+    .insertInto('component_status_changes')
+    .values({
+      id: generateId(),
+      component_id: componentId,
+      status,
+      incident_id: incidentId,
+      changed_at: at,
+    })
+    .execute()
+}
+
+export type ComponentService = ReturnType<typeof createComponentService>
+
+export function createComponentService({
+  db,
+  clock,
+  events,
+}: {
+  db: Kysely<DatabaseSchema>
+  clock: Clock
+  events: PageEvents
+}) {
+  async function list(actor: Actor, pageId: string): Promise<Component[]> {
+    await requirePageRole(db, actor, pageId, 'viewer')
+    return listComponents(db, pageId)
+  }
+
+  async function load(actor: Actor, componentId: string, minimum: 'viewer' | 'editor') {
+    const row = await db
+      .selectFrom('components')
+      .selectAll()
+      .where('id', '=', componentId)
+      .executeTakeFirst()
+    if (row === undefined) throw new NotFoundError('The component')
+    await requirePageRole(db, actor, row.page_id, minimum)
+    return toComponent(row)
+  }
+
+  async function checkGroup(
+    checker: InputChecker,
+    pageId: string,
+    value: unknown,
+    selfId?: string,
+  ): Promise<string | null> {
+    if (value === undefined || value === null || value === '') return null
+    if (typeof value !== 'string') {
+      checker.add('groupId', 'Choose a group of this page.')
+      return null
+    }
+    const group = await db
+      .selectFrom('components')
+      .select(['id', 'is_group', 'page_id'])
+      .where('id', '=', value)
+      .executeTakeFirst()
+    if (group?.page_id !== pageId || !group.is_group || value === selfId) {
+      checker.add('groupId', 'Choose a group of this page.')
+      return null
+    }
+    return value
+  }
+
+  async function create(actor: Actor, pageId: string, input: ComponentInput): Promise<Component> {
+    await requirePageRole(db, actor, pageId, 'editor')
+    const checker = new InputChecker()
+    const name = checker.text('name', input.name, { label: 'Name', max: 100 })
+    const description = optionalText(checker, 'description', input.description, 500)
+    const isGroup = input.isGroup === true || input.isGroup === 'true' || input.isGroup === 'on'
+    const status =
+      input.status === undefined || input.status === ''
+        ? 'operational'
+        : parseComponentStatus(input.status)
+    if (status === undefined)
+      checker.add('status', `Choose one of: ${COMPONENT_STATUSES.join(', ')}.`)
+    const groupId = isGroup ? null : await checkGroup(checker, pageId, input.groupId)
+    if (isGroup && input.groupId !== undefined && input.groupId !== '' && input.groupId !== null)
+      checker.add('groupId', 'Groups cannot be nested: Candor has two levels.')
+    const startDate = checkStartDate(checker, input.startDate)
+    checker.assertValid()
+    const count = await db
+      .selectFrom('components')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('page_id', '=', pageId)
+      .executeTakeFirstOrThrow()
+    if (count.n >= MAX_COMPONENTS_PER_PAGE)
+      throw new ValidationError({
+        name: `A page has at most ${String(MAX_COMPONENTS_PER_PAGE)} components.`,
+      })
+    const now = clock.now()
+    const id = generateId()
+    await db.transaction().execute(async (trx) => {
+      const last = await trx
+        .selectFrom('components')
+        .select((eb) => eb.fn.max('position').as('p'))
+        .where('page_id', '=', pageId)
+        .executeTakeFirst()
+      await trx
+        .insertInto('components')
+        .values({
+          id,
+          page_id: pageId,
+          group_id: groupId,
+          is_group: isGroup,
+          name,
+          description,
+          status: status ?? 'operational',
+          position: (last?.p ?? 0) + 1,
+          only_show_if_degraded: truthy(input.onlyShowIfDegraded),
+          showcase: input.showcase === undefined ? true : truthy(input.showcase),
+          start_date: startDate,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute()
+      if (!isGroup) await recordStatusChange(trx, id, status ?? 'operational', now, null)
+      await bumpPageVersion(trx, pageId, now)
+    })
+    events.changed(pageId)
+    return load(actor, id, 'viewer')
+  }
+
+  async function update(
+    actor: Actor,
+    componentId: string,
+    input: ComponentInput,
+  ): Promise<Component> {
+    const current = await load(actor, componentId, 'editor')
+    const checker = new InputChecker()
+    const patch: Partial<{
+      name: string
+      description: string | null
+      group_id: string | null
+      only_show_if_degraded: boolean
+      showcase: boolean
+      start_date: string | null
+    }> = {}
+    if (input.name !== undefined)
+      patch.name = checker.text('name', input.name, { label: 'Name', max: 100 })
+    if (input.description !== undefined)
+      patch.description = optionalText(checker, 'description', input.description, 500)
+    if (input.groupId !== undefined) {
+      if (current.isGroup && input.groupId !== '' && input.groupId !== null)
+        checker.add('groupId', 'Groups cannot be nested: Candor has two levels.')
+      else
+        patch.group_id = current.isGroup
+          ? null
+          : await checkGroup(checker, current.pageId, input.groupId, componentId)
+    }
+    if (input.onlyShowIfDegraded !== undefined)
+      patch.only_show_if_degraded = truthy(input.onlyShowIfDegraded)
+    if (input.showcase !== undefined) patch.showcase = truthy(input.showcase)
+    if (input.startDate !== undefined) patch.start_date = checkStartDate(checker, input.startDate)
+    let status: ComponentStatus | undefined
+    if (input.status !== undefined) {
+      status = parseComponentStatus(input.status)
+      if (status === undefined)
+        checker.add('status', `Choose one of: ${COMPONENT_STATUSES.join(', ')}.`)
+      else if (current.isGroup) checker.add('status', "A group's status follows its components.")
+    }
+    checker.assertValid()
+    const now = clock.now()
+    await db.transaction().execute(async (trx) => {
+      if (Object.keys(patch).length > 0 || status !== undefined) {
+        await trx
+          .updateTable('components')
+          .set({ ...patch, ...(status === undefined ? {} : { status }), updated_at: now })
+          .where('id', '=', componentId)
+          .execute()
+      }
+      if (status !== undefined && status !== current.status)
+        await recordStatusChange(trx, componentId, status, now, null)
+      await bumpPageVersion(trx, current.pageId, now)
+    })
+    events.changed(current.pageId)
+    return load(actor, componentId, 'viewer')
+  }
+
+  async function remove(actor: Actor, componentId: string): Promise<void> {
+    const current = await load(actor, componentId, 'editor')
+    const now = clock.now()
+    await db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('components').where('id', '=', componentId).execute()
+      await bumpPageVersion(trx, current.pageId, now)
+    })
+    events.changed(current.pageId)
+  }
+
+  /** Sets the display order; ids not listed keep their relative order after the listed ones. */
+  async function reorder(actor: Actor, pageId: string, orderedIds: unknown): Promise<Component[]> {
+    await requirePageRole(db, actor, pageId, 'editor')
+    if (
+      !Array.isArray(orderedIds) ||
+      orderedIds.some((id) => typeof id !== 'string') ||
+      orderedIds.length > MAX_COMPONENTS_PER_PAGE
+    ) {
+      throw new ValidationError({ order: 'Send the component ids in the new order.' })
+    }
+    const components = await listComponents(db, pageId)
+    const known = new Set(components.map((c) => c.id))
+    const unknown = (orderedIds as string[]).filter((id) => !known.has(id))
+    if (unknown.length > 0)
+      throw new ValidationError({ order: 'Some ids are not components of this page.' })
+    const listed = [...new Set(orderedIds as string[])]
+    const order = [...listed, ...components.map((c) => c.id).filter((id) => !listed.includes(id))]
+    const now = clock.now()
+    await db.transaction().execute(async (trx) => {
+      for (const [index, id] of order.entries()) {
+        await trx
+          .updateTable('components')
+          .set({ position: index + 1 })
+          .where('id', '=', id)
+          .execute()
+      }
+      await bumpPageVersion(trx, pageId, now)
+    })
+    events.changed(pageId)
+    return listComponents(db, pageId)
+  }
+
+  /** Moves a component one place up or down among its siblings (same group, or top level). */
+  async function move(actor: Actor, componentId: string, direction: 'up' | 'down'): Promise<void> {
+    const current = await load(actor, componentId, 'editor')
+    const all = await listComponents(db, current.pageId)
+    const siblings = all.filter((c) => c.groupId === current.groupId)
+    const index = siblings.findIndex((c) => c.id === componentId)
+    const swapWith = siblings[direction === 'up' ? index - 1 : index + 1]
+    if (swapWith === undefined) return
+    const order = all.map((c) => c.id)
+    const a = order.indexOf(componentId)
+    const b = order.indexOf(swapWith.id)
+    order[a] = swapWith.id
+    order[b] = componentId
+    await reorder(actor, current.pageId, order)
+  }
+
+  return {
+    list,
+    get: (actor: Actor, id: string) => load(actor, id, 'viewer'),
+    create,
+    update,
+    remove,
+    reorder,
+    move,
+  }
+}
+
+function truthy(value: unknown): boolean {
+  return value === true || value === 'true' || value === 'on' || value === '1'
+}
+
+function optionalText(
+  checker: InputChecker,
+  field: string,
+  value: unknown,
+  max: number,
+): string | null {
+  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === ''))
+    return null
+  return checker.text(field, value, { label: field === 'description' ? 'Description' : field, max })
+}
+
+function checkStartDate(checker: InputChecker, value: unknown): string | null {
+  if (value === undefined || value === null || value === '') return null
+  if (
+    typeof value === 'string' &&
+    /^\d{4}-\d{2}-\d{2}$/.test(value) &&
+    !Number.isNaN(Date.parse(`${value}T00:00:00Z`))
+  )
+    return value
+  checker.add('startDate', 'Use a date like 2026-01-31.')
+  return null
+}

@@ -1,0 +1,20 @@
+import type { Kysely, Selectable } from 'kysely'
+import type { DatabaseSchema, PagesTable } from '../../db/schema.js'
+import { requireRole } from '../accounts/authorization.js'
+import type { Actor } from '../actor.js'
+import { NotFoundError } from '../errors.js'
+import type { Role } from '../roles.js'
+import { findPageRow } from './page-repository.js'
+
+/** Loads a page and checks the actor's role in its account; outsiders learn nothing (404). */
+export async function requirePageRole(
+  db: Kysely<DatabaseSchema>,
+  actor: Actor,
+  pageId: string,
+  minimum: Role,
+): Promise<Selectable<PagesTable>> {
+  const page = await findPageRow(db, pageId)
+  if (page === undefined) throw new NotFoundError('The status page')
+  await requireRole(db, actor, page.account_id, minimum)
+  return page
+}
