@@ -45,6 +45,7 @@ export async function start(
         services: runtime.services,
         logger,
         cookieSecret: runtime.keyRing.cookieSecret,
+        pageEvents: runtime.pageFeed,
       })
       await app.listen({ port: config.port, host: config.host })
       url = config.baseUrl.toString()

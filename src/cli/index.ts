@@ -7,6 +7,7 @@ import { loadMasterKey } from '../crypto/master-key.js'
 import { migrateDown, migrateToLatest, migrationStatus } from '../db/migrator.js'
 import { DomainError, ValidationError } from '../domain/errors.js'
 import { createLogger } from '../logger.js'
+import { DEMO_SLUG, seedDemo } from '../domain/pages/demo.js'
 import { start } from '../main.js'
 import { openRuntime } from '../runtime.js'
 
@@ -22,6 +23,7 @@ Commands:
   create-owner --account NAME --email EMAIL [--name NAME] [--password-stdin]
                              Create an account and its owner; without --password-stdin a
                              password is generated and printed once
+  demo                       Create the "Demo" account with a public page at /p/demo (idempotent)
   help                       Show this help
 
 Configuration is read from the environment (see the README): DATABASE_URL, DATA_DIR,
@@ -61,6 +63,8 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
         return await migrateCommand(rest, io)
       case 'create-owner':
         return await createOwnerCommand(rest, io)
+      case 'demo':
+        return await demoCommand(io)
       default:
         io.stderr(`Unknown command "${command}".\n\n${HELP}`)
         return 2
@@ -203,6 +207,29 @@ async function createOwnerCommand(args: string[], io: CliIo): Promise<number> {
     io.stdout(`Created account "${account.name}" (${account.id}) with owner ${user.email}.\n`)
     if (generated) io.stdout(`Password (shown once, store it now): ${password}\n`)
     io.stdout(`Sign in at ${new URL('/login', config.baseUrl).toString()}\n`)
+    return 0
+  } finally {
+    await runtime.close()
+  }
+}
+
+async function demoCommand(io: CliIo): Promise<number> {
+  const config = loadConfig(io.env)
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel)
+  const runtime = await openRuntime(config, logger, { migrate: true })
+  try {
+    const { services, database, keyRing, clock } = runtime
+    const { created } = await seedDemo({
+      db: database.db,
+      keyRing,
+      clock,
+      pages: services.pages,
+      components: services.components,
+      incidents: services.incidents,
+    })
+    io.stdout(
+      `${created ? 'Created' : 'Already there:'} the demo page at ${new URL(`/p/${DEMO_SLUG}`, config.baseUrl).toString()}\n`,
+    )
     return 0
   } finally {
     await runtime.close()

@@ -1,12 +1,11 @@
 import { EventEmitter } from 'node:events'
 import pg from 'pg'
 import type { Logger } from 'pino'
-import type { PageEvents } from '../domain/pages/page-events.js'
+import type { PageEvents, PageEventSource } from '../domain/pages/page-events.js'
 
 const CHANNEL = 'candor_page_changed'
 
-export interface PageChangeFeed extends PageEvents {
-  subscribe(listener: (pageId: string) => void): () => void
+export interface PageChangeFeed extends PageEvents, PageEventSource {
   close(): Promise<void>
 }
 

@@ -8,6 +8,7 @@ import type {
 import type { Config } from '../config.js'
 import type { Services } from '../services.js'
 import type { Logger } from 'pino'
+import type { PageEventSource, PageEvents } from '../domain/pages/page-events.js'
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -22,4 +23,5 @@ export interface ServerDeps {
   services: Services
   logger: Logger
   cookieSecret: Buffer
+  pageEvents: PageEvents & PageEventSource
 }

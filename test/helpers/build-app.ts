@@ -59,6 +59,7 @@ export async function buildTestApp(
     services: runtime.services,
     logger,
     cookieSecret: runtime.keyRing.cookieSecret,
+    pageEvents: runtime.pageFeed,
   })
   await app.ready()
   return {

@@ -5,3 +5,8 @@
 export interface PageEvents {
   changed(pageId: string): void
 }
+
+/** Where readers (the public page cache) hear about changes, '*' meaning "anything may have changed". */
+export interface PageEventSource {
+  subscribe(listener: (pageId: string) => void): () => void
+}

@@ -122,8 +122,20 @@ export function parseDateTimeInput(value: string, timeZone: string): Date | unde
     number,
     number | undefined,
   ]
-  const asUtc = Date.UTC(y, mo - 1, d, h, mi, Number.isNaN(s) || s === undefined ? 0 : s)
-  if (Number.isNaN(asUtc)) return undefined
+  const seconds = s === undefined || Number.isNaN(s) ? 0 : s
+  const asUtc = Date.UTC(y, mo - 1, d, h, mi, seconds)
+  // Date.UTC rolls 2026-13-45 over into 2027: refuse anything that is not a real calendar time.
+  const check = new Date(asUtc)
+  if (
+    check.getUTCFullYear() !== y ||
+    check.getUTCMonth() !== mo - 1 ||
+    check.getUTCDate() !== d ||
+    check.getUTCHours() !== h ||
+    check.getUTCMinutes() !== mi ||
+    check.getUTCSeconds() !== seconds
+  ) {
+    return undefined
+  }
   let guess = asUtc
   for (let i = 0; i < 3; i++) {
     const next = asUtc - zoneOffsetMinutes(new Date(guess), timeZone) * 60_000

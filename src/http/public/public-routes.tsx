@@ -1,0 +1,471 @@
+import { createHash } from 'node:crypto'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { ForbiddenError, UnauthenticatedError } from '../../domain/errors.js'
+import type { PageAddress } from '../../domain/pages/public-page-service.js'
+import { LOCALES, type Locale, type PageSnapshot } from '../../domain/pages/types.js'
+import type { App, ServerDeps } from '../app-type.js'
+import { componentBadge, pageBadge } from './badges.js'
+import { atomFeed, icalFeed, rssFeed } from './feeds.js'
+import type { Artifact, PageCache, Render } from './page-cache.js'
+import {
+  activeMaintenancesJson,
+  componentsJson,
+  incidentsJson,
+  renderJson,
+  scheduledMaintenancesJson,
+  statusJson,
+  summaryJson,
+  unresolvedIncidentsJson,
+  upcomingMaintenancesJson,
+} from './statuspage-json.js'
+import {
+  renderHistoryPage,
+  renderIncidentPage,
+  renderPasswordPage,
+  renderStatusPage,
+} from './views/index.js'
+
+/** Requests on a page's own host (slug subdomain or custom domain) are routed under this prefix. */
+export const PAGE_HOST_PREFIX = '/_host'
+
+interface Surface {
+  address: PageAddress
+  /** Prefix of every link on this surface: '/p/<slug>' on the main host, '' on the page's host. */
+  basePath: string
+}
+
+interface CachedAddress {
+  address: PageAddress | undefined
+  passwordFingerprint: string | undefined
+  at: number
+}
+
+const ADDRESS_TTL_MS = 5000
+const JSON_TYPE = 'application/json; charset=utf-8'
+
+type JsonBuilder = (snapshot: PageSnapshot, ctx: { pageUrl: string; now: Date }) => unknown
+
+const JSON_RESOURCES: Record<string, JsonBuilder> = {
+  'summary.json': summaryJson,
+  'status.json': statusJson,
+  'components.json': componentsJson,
+  'incidents.json': incidentsJson,
+  'incidents/unresolved.json': unresolvedIncidentsJson,
+  'scheduled-maintenances.json': scheduledMaintenancesJson,
+  'scheduled-maintenances/upcoming.json': upcomingMaintenancesJson,
+  'scheduled-maintenances/active.json': activeMaintenancesJson,
+}
+
+export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCache): void {
+  const { publicPages } = deps.services
+  const https = deps.config.baseUrl.protocol === 'https:'
+  const baseHost = deps.config.baseUrl.hostname.toLowerCase()
+  const addresses = new Map<string, CachedAddress>()
+
+  deps.pageEvents.subscribe((pageId) => {
+    addresses.clear()
+    cache.invalidate(pageId)
+  })
+
+  async function lookup(
+    key: string,
+    find: () => Promise<PageAddress | undefined>,
+  ): Promise<CachedAddress> {
+    const cached = addresses.get(key)
+    if (cached !== undefined && Date.now() - cached.at < ADDRESS_TTL_MS) return cached
+    const address = await find()
+    const fingerprint =
+      address?.visibility === 'password'
+        ? await publicPages
+            .passwordFingerprint(address.pageId)
+            .then((hash) => (hash === undefined ? undefined : fingerprintOf(hash)))
+        : undefined
+    const entry = { address, passwordFingerprint: fingerprint, at: Date.now() }
+    if (addresses.size > 10_000) addresses.clear()
+    addresses.set(key, entry)
+    return entry
+  }
+
+  async function resolve(
+    request: FastifyRequest,
+  ): Promise<(Surface & { fingerprint: string | undefined }) | undefined> {
+    const params = request.params as { slug?: string; host?: string }
+    if (params.slug !== undefined) {
+      const slug = params.slug.toLowerCase()
+      const found = await lookup(`slug:${slug}`, () => publicPages.findBySlug(slug))
+      return found.address === undefined
+        ? undefined
+        : {
+            address: found.address,
+            basePath: `/p/${found.address.slug}`,
+            fingerprint: found.passwordFingerprint,
+          }
+    }
+    const host = (params.host ?? '').toLowerCase()
+    const suffix = `.${baseHost}`
+    const found =
+      host.endsWith(suffix) && !host.slice(0, -suffix.length).includes('.')
+        ? await lookup(`slug:${host.slice(0, -suffix.length)}`, () =>
+            publicPages.findBySlug(host.slice(0, -suffix.length)),
+          )
+        : await lookup(`domain:${host}`, () => publicPages.findByDomain(host))
+    return found.address === undefined
+      ? undefined
+      : { address: found.address, basePath: '', fingerprint: found.passwordFingerprint }
+  }
+
+  function pageUrl(snapshot: PageSnapshot): string {
+    if (snapshot.page.customDomain !== null) return `https://${snapshot.page.customDomain}`
+    return new URL(`/p/${snapshot.page.slug}`, deps.config.baseUrl).toString()
+  }
+
+  function accessCookieName(pageId: string): string {
+    return `candor_page_${pageId}`
+  }
+
+  type Gate = 'allowed' | 'denied'
+
+  /**
+   * Private pages tell an outsider nothing about their content on any surface: resources answer
+   * 404; the HTML page asks for the password, a sign-in, or says the network is not allowed.
+   */
+  async function gate(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    surface: Surface & { fingerprint: string | undefined },
+    kind: 'html' | 'resource',
+  ): Promise<Gate> {
+    const { address } = surface
+    let allowed: boolean
+    switch (address.visibility) {
+      case 'public':
+        return 'allowed'
+      case 'ip':
+        allowed = publicPages.isAddressAllowed(address, request.ip)
+        break
+      case 'team':
+        allowed =
+          request.actor !== undefined &&
+          (await publicPages.isTeamMember(request.actor.userId, address.accountId))
+        break
+      case 'password': {
+        const raw = request.cookies[accessCookieName(address.pageId)]
+        const unsigned = raw === undefined ? undefined : request.unsignCookie(raw)
+        allowed =
+          surface.fingerprint !== undefined &&
+          unsigned?.valid === true &&
+          unsigned.value === surface.fingerprint
+        break
+      }
+    }
+    if (allowed) return 'allowed'
+    if (kind === 'resource') {
+      notFound(reply)
+      return 'denied'
+    }
+    const locale = localeOf(request, 'en')
+    if (address.visibility === 'password') {
+      await reply
+        .code(401)
+        .header('Cache-Control', 'no-store')
+        .type('text/html; charset=utf-8')
+        .send(
+          renderPasswordPage('', {
+            basePath: surface.basePath,
+            locale,
+            now: new Date(),
+            csrfToken: reply.generateCsrf(),
+          }),
+        )
+    } else {
+      throw address.visibility === 'team'
+        ? new UnauthenticatedError(
+            'This status page is private. Sign in with an account that can see it.',
+            'private_page',
+          )
+        : new ForbiddenError('This status page is not available from your network.', 'private_page')
+    }
+    return 'denied'
+  }
+
+  function notFound(reply: FastifyReply): FastifyReply {
+    reply.callNotFound()
+    return reply
+  }
+
+  function send(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    artifact: Artifact,
+    address: PageAddress,
+    options: { cors?: boolean } = {},
+  ): FastifyReply {
+    const isPublic = address.visibility === 'public'
+    void reply
+      .header('ETag', artifact.etag)
+      .header('Vary', 'Accept-Encoding')
+      .header('Cache-Control', isPublic ? 'public, no-cache' : 'private, no-cache')
+    if (options.cors === true && isPublic) void reply.header('Access-Control-Allow-Origin', '*')
+    const ifNoneMatch = request.headers['if-none-match']
+    if (
+      ifNoneMatch !== undefined &&
+      ifNoneMatch.split(',').some((tag) => tag.trim() === artifact.etag)
+    )
+      return reply.code(304).send()
+    void reply.type(artifact.contentType)
+    const accepted = request.headers['accept-encoding'] ?? ''
+    if (/\bbr\b/.test(accepted)) return reply.header('Content-Encoding', 'br').send(artifact.br)
+    if (/\bgzip\b/.test(accepted))
+      return reply.header('Content-Encoding', 'gzip').send(artifact.gzip)
+    return reply.send(artifact.body)
+  }
+
+  async function serve(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    kind: 'html' | 'resource',
+    key: (surface: Surface) => string,
+    render: (surface: Surface) => Render,
+    options: { cors?: boolean } = {},
+  ) {
+    const surface = await resolve(request)
+    if (surface === undefined) return notFound(reply)
+    if ((await gate(request, reply, surface, kind)) === 'denied') return reply
+    const artifact = await cache.get(surface.address.pageId, key(surface), render(surface))
+    if (artifact === undefined) return notFound(reply)
+    return send(request, reply, artifact, surface.address, options)
+  }
+
+  function localeOf(request: FastifyRequest, fallback: Locale): Locale {
+    const query = request.query as { lang?: unknown }
+    return typeof query.lang === 'string' && (LOCALES as readonly string[]).includes(query.lang)
+      ? (query.lang as Locale)
+      : fallback
+  }
+
+  const html = (body: string) => ({ body, contentType: 'text/html; charset=utf-8' })
+
+  for (const prefix of ['/p/:slug', `${PAGE_HOST_PREFIX}/:host`]) {
+    app.get(prefix === '/p/:slug' ? prefix : `${prefix}/`, async (request, reply) => {
+      return serve(
+        request,
+        reply,
+        'html',
+        (s) => `html:${s.basePath}:${localeOf(request, 'en')}`,
+        (s) => (snapshot) =>
+          html(
+            renderStatusPage(snapshot, {
+              basePath: s.basePath,
+              locale: localeOf(request, snapshot.page.locale),
+              now: snapshot.generatedAt,
+            }),
+          ),
+      )
+    })
+
+    app.get(`${prefix}/incidents/:incidentId`, async (request, reply) => {
+      const { incidentId } = request.params as { incidentId: string }
+      if (!/^[a-z0-9]{12}$/.test(incidentId)) return notFound(reply)
+      return serve(
+        request,
+        reply,
+        'html',
+        (s) => `incident:${incidentId}:${s.basePath}:${localeOf(request, 'en')}`,
+        (s) => (snapshot) => {
+          const body = renderIncidentPage(snapshot, incidentId, {
+            basePath: s.basePath,
+            locale: localeOf(request, snapshot.page.locale),
+            now: snapshot.generatedAt,
+          })
+          return body === undefined ? undefined : html(body)
+        },
+      )
+    })
+
+    app.get(`${prefix}/history`, async (request, reply) => {
+      const query = request.query as { month?: unknown }
+      const month =
+        typeof query.month === 'string' && /^\d{4}-(0[1-9]|1[0-2])$/.test(query.month)
+          ? query.month
+          : undefined
+      return serve(
+        request,
+        reply,
+        'html',
+        (s) => `history:${month ?? ''}:${s.basePath}:${localeOf(request, 'en')}`,
+        (s) => (snapshot) =>
+          html(
+            renderHistoryPage(
+              snapshot,
+              {
+                basePath: s.basePath,
+                locale: localeOf(request, snapshot.page.locale),
+                now: snapshot.generatedAt,
+              },
+              month,
+            ),
+          ),
+      )
+    })
+
+    for (const [path, builder] of Object.entries(JSON_RESOURCES)) {
+      app.get(`${prefix}/api/v2/${path}`, async (request, reply) =>
+        serve(
+          request,
+          reply,
+          'resource',
+          () => `json:${path}`,
+          () => (snapshot) => ({
+            body: renderJson(
+              builder(snapshot, { pageUrl: pageUrl(snapshot), now: snapshot.generatedAt }),
+            ),
+            contentType: JSON_TYPE,
+          }),
+          { cors: true },
+        ),
+      )
+    }
+
+    app.get(`${prefix}/history.atom`, async (request, reply) =>
+      serve(
+        request,
+        reply,
+        'resource',
+        () => 'atom',
+        () => (snapshot) => ({
+          body: atomFeed(snapshot, { pageUrl: pageUrl(snapshot), now: snapshot.generatedAt }),
+          contentType: 'application/atom+xml; charset=utf-8',
+        }),
+        { cors: true },
+      ),
+    )
+    app.get(`${prefix}/history.rss`, async (request, reply) =>
+      serve(
+        request,
+        reply,
+        'resource',
+        () => 'rss',
+        () => (snapshot) => ({
+          body: rssFeed(snapshot, { pageUrl: pageUrl(snapshot), now: snapshot.generatedAt }),
+          contentType: 'application/rss+xml; charset=utf-8',
+        }),
+        { cors: true },
+      ),
+    )
+    app.get(`${prefix}/maintenance.ics`, async (request, reply) =>
+      serve(
+        request,
+        reply,
+        'resource',
+        () => 'ics',
+        () => (snapshot) => ({
+          body: icalFeed(snapshot, { pageUrl: pageUrl(snapshot), now: snapshot.generatedAt }),
+          contentType: 'text/calendar; charset=utf-8',
+        }),
+        { cors: true },
+      ),
+    )
+    app.get(`${prefix}/badge.svg`, async (request, reply) =>
+      serve(
+        request,
+        reply,
+        'resource',
+        () => 'badge',
+        () => (snapshot) => ({ body: pageBadge(snapshot), contentType: 'image/svg+xml' }),
+        { cors: true },
+      ),
+    )
+    app.get(`${prefix}/components/:componentId/badge.svg`, async (request, reply) => {
+      const { componentId } = request.params as { componentId: string }
+      if (!/^[a-z0-9]{12}$/.test(componentId)) return notFound(reply)
+      return serve(
+        request,
+        reply,
+        'resource',
+        () => `badge:${componentId}`,
+        () => (snapshot) => {
+          const svg = componentBadge(snapshot, componentId)
+          return svg === undefined ? undefined : { body: svg, contentType: 'image/svg+xml' }
+        },
+        { cors: true },
+      )
+    })
+    app.get(`${prefix}/theme.css`, async (request, reply) =>
+      serve(
+        request,
+        reply,
+        'resource',
+        () => 'theme',
+        () => (snapshot) => ({ body: themeCss(snapshot), contentType: 'text/css; charset=utf-8' }),
+      ),
+    )
+
+    app.get(`${prefix}/logo`, async (request, reply) => {
+      const surface = await resolve(request)
+      if (surface === undefined) return notFound(reply)
+      if ((await gate(request, reply, surface, 'resource')) === 'denied') return reply
+      const logo = await publicPages.logo(surface.address.pageId)
+      if (logo === undefined) return notFound(reply)
+      const etag = `"logo-${String(surface.address.version)}"`
+      void reply
+        .header('ETag', etag)
+        .header(
+          'Cache-Control',
+          surface.address.visibility === 'public' ? 'public, no-cache' : 'private, no-cache',
+        )
+      if (request.headers['if-none-match'] === etag) return reply.code(304).send()
+      return reply
+        .type(logo.contentType)
+        .header('Content-Security-Policy', "default-src 'none'; sandbox")
+        .send(logo.data)
+    })
+
+    app.post(`${prefix}/access`, async (request, reply) => {
+      const surface = await resolve(request)
+      if (surface?.address.visibility !== 'password') return notFound(reply)
+      const body = request.body as { password?: unknown } | undefined
+      const password = typeof body?.password === 'string' ? body.password : ''
+      const locale = localeOf(request, 'en')
+      if (!(await publicPages.checkPassword(surface.address.pageId, password, request.ip))) {
+        return reply
+          .code(401)
+          .header('Cache-Control', 'no-store')
+          .type('text/html; charset=utf-8')
+          .send(
+            renderPasswordPage('', {
+              basePath: surface.basePath,
+              locale,
+              now: new Date(),
+              csrfToken: reply.generateCsrf(),
+              error: locale === 'fr' ? 'Mot de passe incorrect.' : 'Incorrect password.',
+            }),
+          )
+      }
+      const fingerprint = fingerprintOf(
+        (await publicPages.passwordFingerprint(surface.address.pageId)) ?? '',
+      )
+      void reply.setCookie(accessCookieName(surface.address.pageId), fingerprint, {
+        signed: true,
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: https,
+        path: surface.basePath === '' ? '/' : surface.basePath,
+        maxAge: 30 * 24 * 3600,
+      })
+      return reply.redirect(surface.basePath === '' ? '/' : surface.basePath, 303)
+    })
+  }
+}
+
+/** The page's brand colour and its sanitised custom CSS, served as a stylesheet (the CSP forbids inline styles). */
+function themeCss(snapshot: PageSnapshot): string {
+  const colour = /^#[0-9a-f]{6}$/i.test(snapshot.page.brandColor)
+    ? snapshot.page.brandColor
+    : '#0a5bd3'
+  return `:root { --brand: ${colour}; }\n${snapshot.page.customCss}\n`
+}
+
+/** Changing the page password changes this, so access granted with the old one ends. */
+function fingerprintOf(passwordHash: string): string {
+  return createHash('sha256').update(passwordHash).digest('base64url').slice(0, 32)
+}
