@@ -9,7 +9,7 @@ export class InputChecker {
   text(
     field: string,
     value: unknown,
-    options: { label: string; min?: number; max: number },
+    options: { label: string; min?: number; max: number; multiline?: boolean },
   ): string {
     const text = typeof value === 'string' ? value.trim() : ''
     const min = options.min ?? 1
@@ -20,7 +20,7 @@ export class InputChecker {
           : `${options.label} needs at least ${String(min)} characters.`
     else if (text.length > options.max)
       this.#problems[field] = `${options.label} must be at most ${String(options.max)} characters.`
-    else if (hasControlCharacter(text))
+    else if (hasControlCharacter(text, options.multiline === true))
       this.#problems[field] = `${options.label} must not contain control characters.`
     return text
   }
@@ -42,9 +42,11 @@ export class InputChecker {
   }
 }
 
-function hasControlCharacter(text: string): boolean {
+/** Line breaks and tabs are allowed in multi-line text (markdown messages), nothing else. */
+function hasControlCharacter(text: string, multiline: boolean): boolean {
   for (const char of text) {
     const code = char.charCodeAt(0)
+    if (multiline && (code === 0x0a || code === 0x0d || code === 0x09)) continue
     if (code < 0x20 || code === 0x7f) return true
   }
   return false

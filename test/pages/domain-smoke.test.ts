@@ -19,10 +19,17 @@ describe.each(testDialects)('status page domain (%s)', (dialect) => {
       name: 'API errors',
       status: 'investigating',
       impact: 'major',
-      body: 'We are looking into **elevated errors**.',
+      body: 'We are looking into **elevated errors**.\n\n- EU first\n- then US\r\n\tDetails follow.',
       components: { [f.components.api.id]: 'partial_outage' },
     })
     let snapshot = await publicPages.snapshot(f.page.id)
+    expect(snapshot?.incidents[0]?.updates[0]?.body).toContain('- EU first\n- then US')
+    await expect(
+      incidents.addUpdate(f.actor, incident.id, {
+        status: 'identified',
+        body: 'bell \u0007 character',
+      }),
+    ).rejects.toThrow('Some fields are not valid')
     expect(snapshot?.status.indicator).toBe('major')
     expect(snapshot?.components.find((c) => c.id === f.groups.core.id)?.status).toBe(
       'partial_outage',

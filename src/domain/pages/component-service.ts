@@ -295,7 +295,11 @@ function optionalText(
 ): string | null {
   if (value === undefined || value === null || (typeof value === 'string' && value.trim() === ''))
     return null
-  return checker.text(field, value, { label: field === 'description' ? 'Description' : field, max })
+  return checker.text(field, value, {
+    label: field === 'description' ? 'Description' : field,
+    max,
+    multiline: true,
+  })
 }
 
 function checkStartDate(checker: InputChecker, value: unknown): string | null {

@@ -275,7 +275,11 @@ export function createIncidentService({
     const name = checker.text('name', input.name, { label: 'Title', max: TITLE_MAX })
     const status = oneOf(checker, 'status', input.status ?? 'investigating', INCIDENT_STATUSES)
     const impact = oneOf(checker, 'impact', input.impact ?? 'minor', IMPACTS)
-    const body = checker.text('body', input.body, { label: 'Message', max: BODY_MAX })
+    const body = checker.text('body', input.body, {
+      label: 'Message',
+      max: BODY_MAX,
+      multiline: true,
+    })
     const displayAt = checkDisplayAt(checker, input.displayAt, page.time_zone, now)
     const { changes, attach } = await checkComponents(
       checker,
@@ -347,7 +351,11 @@ export function createIncidentService({
     const now = clock.now()
     const checker = new InputChecker()
     const name = checker.text('name', input.name, { label: 'Title', max: TITLE_MAX })
-    const body = checker.text('body', input.body, { label: 'Message', max: BODY_MAX })
+    const body = checker.text('body', input.body, {
+      label: 'Message',
+      max: BODY_MAX,
+      multiline: true,
+    })
     const scheduledFor =
       typeof input.scheduledFor === 'string'
         ? parseDateTimeInput(input.scheduledFor, page.time_zone)
@@ -428,7 +436,11 @@ export function createIncidentService({
       row.kind === 'incident'
         ? oneOf(checker, 'status', input.status, INCIDENT_STATUSES)
         : oneOf(checker, 'status', input.status, MAINTENANCE_STATUSES)
-    const body = checker.text('body', input.body, { label: 'Message', max: BODY_MAX })
+    const body = checker.text('body', input.body, {
+      label: 'Message',
+      max: BODY_MAX,
+      multiline: true,
+    })
     const displayAt = checkDisplayAt(checker, input.displayAt, page.time_zone, now)
     const { changes } = await checkComponents(checker, row.page_id, input.components, undefined)
     checker.assertValid()
@@ -613,7 +625,7 @@ export function createIncidentService({
     const body =
       input.body === undefined
         ? update.body
-        : checker.text('body', input.body, { label: 'Message', max: BODY_MAX })
+        : checker.text('body', input.body, { label: 'Message', max: BODY_MAX, multiline: true })
     const displayAt =
       input.displayAt === undefined
         ? new Date(update.display_at)
@@ -668,7 +680,7 @@ export function createIncidentService({
     const body =
       typeof input.body === 'string' && input.body.trim() === ''
         ? null
-        : checker.text('body', input.body, { label: 'Postmortem', max: 50_000 })
+        : checker.text('body', input.body, { label: 'Postmortem', max: 50_000, multiline: true })
     checker.assertValid()
     const now = clock.now()
     const publish = truthy(input.publish, false) && body !== null
@@ -815,7 +827,11 @@ export function createIncidentService({
     const checker = new InputChecker()
     const name = checker.text('name', input.name, { label: 'Template name', max: 100 })
     const title = checker.text('title', input.title, { label: 'Incident title', max: TITLE_MAX })
-    const body = checker.text('body', input.body, { label: 'Message', max: BODY_MAX })
+    const body = checker.text('body', input.body, {
+      label: 'Message',
+      max: BODY_MAX,
+      multiline: true,
+    })
     const status = oneOf(checker, 'status', input.status ?? 'investigating', INCIDENT_STATUSES)
     const impact = oneOf(checker, 'impact', input.impact ?? 'minor', IMPACTS)
     checker.assertValid()

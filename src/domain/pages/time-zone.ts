@@ -87,11 +87,22 @@ export function addDays(date: string, days: number): string {
   return shifted.toISOString().slice(0, 10)
 }
 
+const UTC_ZONES = new Set([
+  'UTC',
+  'Etc/UTC',
+  'Etc/GMT',
+  'GMT',
+  'Etc/Universal',
+  'Universal',
+  'Etc/Zulu',
+  'Zulu',
+])
+
 /** ISO 8601 with milliseconds and the zone's offset, the way Statuspage writes timestamps. */
 export function formatInZone(date: Date, timeZone: string): string {
   const offset = zoneOffsetMinutes(date, timeZone)
   const local = new Date(date.getTime() + offset * 60_000).toISOString().slice(0, 23)
-  if (offset === 0 && timeZone === 'UTC') return `${local}Z`
+  if (offset === 0 && UTC_ZONES.has(timeZone)) return `${local}Z`
   const sign = offset < 0 ? '-' : '+'
   const abs = Math.abs(offset)
   return `${local}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`
