@@ -10,7 +10,11 @@ import type { Actor } from '../domain/actor.js'
 import { DomainError, RateLimitedError } from '../domain/errors.js'
 import { registerAuthRoutes } from './admin/auth-routes.js'
 import { registerDashboardRoutes } from './admin/dashboard-routes.js'
+import { registerIncidentRoutes } from './admin/incident-routes.js'
+import { registerPageRoutes } from './admin/page-routes.js'
 import { genericProblem, problemFromDomainError, type Problem } from './problem.js'
+import { createPageCache } from './public/page-cache.js'
+import { PAGE_HOST_PREFIX, registerPublicRoutes } from './public/public-routes.js'
 import { sessionCookieName } from './session-cookie.js'
 import type { App, ServerDeps } from './app-type.js'
 import { ErrorPage } from './views/error-page.js'
@@ -25,11 +29,19 @@ declare module 'fastify' {
 
 const BODY_LIMIT_BYTES = 64 * 1024
 const stylesheet = readFileSync(new URL('../../public/app.css', import.meta.url))
+const statusStylesheet = readFileSync(new URL('../../public/status.css', import.meta.url))
 
 /** Builds the web application without listening, so tests drive it through inject(). */
 export async function buildServer(deps: ServerDeps): Promise<App> {
   const { config, services } = deps
   const https = config.baseUrl.protocol === 'https:'
+  const mainHosts = new Set([
+    config.baseUrl.hostname.toLowerCase(),
+    'localhost',
+    '127.0.0.1',
+    '[::1]',
+    '::1',
+  ])
 
   const app = Fastify({
     loggerInstance: deps.logger,
@@ -37,7 +49,8 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
-    routerOptions: { maxParamLength: 200 },
+    routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
+    rewriteUrl: (request) => routeByHost(request.headers.host, request.url ?? '/', mainHosts),
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorateRequest('actor', undefined)
@@ -57,6 +70,15 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
         typeof body._csrf === 'string'
       )
         return body._csrf
+      // Multipart bodies are read by the handler, after this check: their forms put it in the URL.
+      const query = request.query
+      if (
+        typeof query === 'object' &&
+        query !== null &&
+        '_csrf' in query &&
+        typeof query._csrf === 'string'
+      )
+        return query._csrf
       const header = request.headers['x-csrf-token']
       return typeof header === 'string' ? header : undefined
     },
@@ -181,11 +203,53 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
       .type('text/css; charset=utf-8')
       .send(stylesheet),
   )
+  app.get('/assets/status.css', async (_request, reply) =>
+    reply
+      .header('Cache-Control', 'public, max-age=3600')
+      .type('text/css; charset=utf-8')
+      .send(statusStylesheet),
+  )
+  app.get('/_host-forbidden', (_request, reply) => reply.callNotFound())
+
+  const pageCache = createPageCache({
+    loadSnapshot: (pageId) => services.publicPages.snapshot(pageId),
+    loadVersions: (pageIds) => services.publicPages.versions(pageIds),
+    logger: deps.logger,
+  })
+  app.addHook('onClose', () => {
+    pageCache.close()
+  })
+  registerPublicRoutes(app, deps, pageCache)
 
   registerAuthRoutes(app, deps)
   registerDashboardRoutes(app, deps)
+  registerPageRoutes(app, deps)
+  registerIncidentRoutes(app, deps)
 
   return app
+}
+
+/** Paths that answer the same on every host (health checks, shared assets). */
+const HOST_INDEPENDENT = /^\/(healthz|readyz|assets\/)/
+
+/**
+ * A request for a page's own host (its slug under the base host, or its custom domain) is routed
+ * to the public page routes; the dashboard only answers on the main host.
+ */
+function routeByHost(
+  hostHeader: string | undefined,
+  url: string,
+  mainHosts: ReadonlySet<string>,
+): string {
+  const host = (hostHeader ?? '').toLowerCase().replace(/:\d+$/, '')
+  const isMain =
+    host === '' ||
+    mainHosts.has(host) ||
+    /^\d{1,3}(\.\d{1,3}){3}$/.test(host) ||
+    host.startsWith('[')
+  if (isMain) return url.startsWith(`${PAGE_HOST_PREFIX}/`) ? '/_host-forbidden' : url
+  if (HOST_INDEPENDENT.test(url)) return url
+  return `${PAGE_HOST_PREFIX}/${encodeURIComponent(host)}${url}`
 }
 
 function wantsJson(request: FastifyRequest): boolean {

@@ -47,6 +47,7 @@ export function registerDashboardRoutes(app: App, deps: ServerDeps): void {
         nav={await navFor(deps, reply, actor, account.id)}
         account={account}
         membership={membership}
+        pages={await deps.services.pages.list(actor, account.id)}
       />,
     )
   })

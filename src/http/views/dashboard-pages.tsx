@@ -2,6 +2,7 @@ import type { Session } from '../../auth/session-service.js'
 import type { Account } from '../../domain/accounts/account-repository.js'
 import type { MailboxEntry } from '../../domain/accounts/mailbox-service.js'
 import type { Membership } from '../../domain/accounts/membership-repository.js'
+import type { Page as StatusPage } from '../../domain/pages/types.js'
 import { CsrfField, Field, Notice, Page, type NavContext } from './layout.js'
 
 type Errors = Readonly<Record<string, string>>
@@ -18,19 +19,38 @@ export function AccountOverviewPage({
   nav,
   account,
   membership,
+  pages,
 }: {
   nav: NavContext
   account: Account
   membership: Membership
+  pages: StatusPage[]
 }) {
+  const pagesPath = `/a/${encodeURIComponent(account.id)}/pages`
   return (
     <Page title={account.name} nav={nav}>
       <p>
         You are <strong>{membership.role}</strong> of this account.
       </p>
-      <section class="card" aria-labelledby="next-steps">
-        <h2 id="next-steps">Status pages</h2>
-        <p>No status page yet. Status pages, components and incidents are managed here.</p>
+      <section class="card" aria-labelledby="status-pages-h">
+        <h2 id="status-pages-h">Status pages</h2>
+        {pages.length === 0 ? (
+          <p>No status page yet. Status pages, components and incidents are managed here.</p>
+        ) : (
+          <ul class="list">
+            {pages.map((page) => (
+              <li key={page.id}>
+                <a href={`/pages/${encodeURIComponent(page.id)}`}>{page.name}</a>{' '}
+                <span class="muted">/p/{page.slug}</span>
+              </li>
+            ))}
+          </ul>
+        )}
+        <p>
+          <a href={pagesPath}>
+            {membership.role === 'viewer' ? 'All status pages' : 'Create a status page'}
+          </a>
+        </p>
       </section>
     </Page>
   )

@@ -104,6 +104,9 @@ function SideNav({ nav, accountId }: { nav: NavContext; accountId: string }) {
           <a href={base}>Overview</a>
         </li>
         <li>
+          <a href={`${base}/pages`}>Status pages</a>
+        </li>
+        <li>
           <a href={`${base}/settings`}>Account settings</a>
         </li>
         {nav.showMailbox === true && (
