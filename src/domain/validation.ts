@@ -42,10 +42,11 @@ export class InputChecker {
   }
 }
 
+/** C0 controls, DEL and the C1 controls (U+0080 to U+009F, such as the terminal escape CSI). */
 function hasControlCharacter(text: string): boolean {
   for (const char of text) {
     const code = char.charCodeAt(0)
-    if (code < 0x20 || code === 0x7f) return true
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true
   }
   return false
 }
