@@ -73,6 +73,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     }
     try {
       resolved[name] = readFileSync(file, 'utf8').trim()
+      // An empty secret must not silently mean "unset" (SQLite instead of PostgreSQL, a new key).
+      if (resolved[name] === '')
+        problems.push(
+          `${name}_FILE=${file} is empty: write the value into it or unset ${name}_FILE.`,
+        )
     } catch (error) {
       problems.push(`${name}_FILE=${file} cannot be read (${describeFsError(error)}).`)
     }

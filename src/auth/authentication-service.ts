@@ -34,6 +34,7 @@ import {
   checkPasswordPolicy,
   hashPassword,
   PASSWORD_MAX_LENGTH,
+  passwordLength,
   verifyPassword,
 } from './passwords.js'
 import type { SessionService } from './session-service.js'
@@ -120,7 +121,7 @@ export function createAuthenticationService(deps: AuthenticationServiceDeps) {
 
     const user = email === '' ? undefined : await findUserByEmail(db, keyRing, email)
     const valid =
-      user?.passwordHash != null && password.length <= PASSWORD_MAX_LENGTH
+      user?.passwordHash != null && passwordLength(password) <= PASSWORD_MAX_LENGTH
         ? await verifyPassword(user.passwordHash, password)
         : await burnPasswordVerification(password.slice(0, PASSWORD_MAX_LENGTH))
     if (!valid || user === undefined) {
@@ -168,7 +169,7 @@ export function createAuthenticationService(deps: AuthenticationServiceDeps) {
     const newPassword = checkNewPassword('newPassword', input.newPassword, checker, user.email)
     const currentValid =
       user.passwordHash !== null &&
-      current.length <= PASSWORD_MAX_LENGTH &&
+      passwordLength(current) <= PASSWORD_MAX_LENGTH &&
       (await verifyPassword(user.passwordHash, current))
     if (!currentValid) {
       await recordFailure(db, throttleKey, ACCOUNT_RULE, now)
@@ -212,13 +213,16 @@ export function createAuthenticationService(deps: AuthenticationServiceDeps) {
         ttlMs: deps.passwordResetTtlMs,
       })
       const memberships = await listMembershipsOfUser(db, user.id)
+      // The account mailbox is the owner's: another member's reset link there would hand their
+      // login to the owner. Only the owner's own reset mail is shown in it.
+      const only = memberships.length === 1 ? memberships[0] : undefined
       await sendMail({
         to: user.email,
         ...passwordResetEmail({
           link: link('/reset-password', token),
           ttlMinutes: Math.round(deps.passwordResetTtlMs / 60_000),
         }),
-        accountId: memberships.length === 1 ? (memberships[0]?.accountId ?? null) : null,
+        accountId: only?.role === 'owner' ? only.accountId : null,
       })
     })
   }

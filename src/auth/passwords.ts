@@ -27,13 +27,17 @@ function loadCommonPasswords(): Set<string> {
   return commonPasswords
 }
 
+/** Length in code points, so that a password in any script counts what a person typed. */
+export function passwordLength(password: string): number {
+  return Array.from(password).length
+}
+
 /** Returns what is wrong with a new password, or undefined when it is acceptable. */
 export function checkPasswordPolicy(
   password: string,
   context: { email?: string } = {},
 ): string | undefined {
-  // Length in code points, so that a password in any script counts what a person typed.
-  const length = Array.from(password).length
+  const length = passwordLength(password)
   if (length < PASSWORD_MIN_LENGTH) return `Use at least ${String(PASSWORD_MIN_LENGTH)} characters.`
   if (length > PASSWORD_MAX_LENGTH) return `Use at most ${String(PASSWORD_MAX_LENGTH)} characters.`
   const lowered = password.toLowerCase()

@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { constants, copyFileSync, existsSync, linkSync, mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import SqliteDatabase from 'better-sqlite3-multiple-ciphers'
 import {
@@ -51,11 +52,10 @@ export function createDatabase(options: DatabaseOptions): Database {
  * derived from the master key. A wrong key surfaces here as "file is not a database".
  */
 export function openSqliteFile(file: string, masterKey: Buffer): SqliteDatabase.Database {
+  if (!existsSync(file)) createSqliteFile(file, masterKey)
   const handle = new SqliteDatabase(file)
   try {
-    handle.pragma(`cipher='sqlcipher'`)
-    handle.pragma('legacy=4')
-    handle.pragma(`key="x'${deriveKey(masterKey, 'sqlite-file/v1').toString('hex')}'"`)
+    setKey(handle, masterKey)
     handle.prepare('SELECT count(*) FROM sqlite_master').get()
   } catch (error) {
     handle.close()
@@ -68,6 +68,47 @@ export function openSqliteFile(file: string, masterKey: Buffer): SqliteDatabase.
   handle.pragma('foreign_keys = ON')
   handle.pragma('busy_timeout = 5000')
   return handle
+}
+
+function setKey(handle: SqliteDatabase.Database, masterKey: Buffer): void {
+  handle.pragma(`cipher='sqlcipher'`)
+  handle.pragma('legacy=4')
+  handle.pragma(`key="x'${deriveKey(masterKey, 'sqlite-file/v1').toString('hex')}'"`)
+}
+
+/**
+ * The cipher reads its salt from the file header when the key is set: a process that sets its key
+ * while another is still creating the file picks a salt of its own and then fails as if the key
+ * were wrong (web and worker starting together on a new data folder). So a new file is written
+ * complete, header included, under a private name and linked into place, which only one can win.
+ */
+function createSqliteFile(file: string, masterKey: Buffer): void {
+  const draft = `${file}.${randomBytes(6).toString('hex')}.new`
+  try {
+    const handle = new SqliteDatabase(draft)
+    try {
+      setKey(handle, masterKey)
+      handle.pragma('journal_mode = WAL')
+    } finally {
+      handle.close()
+    }
+    try {
+      linkSync(draft, file)
+    } catch (error) {
+      if (fsErrorCode(error) === 'EEXIST') throw error
+      // A volume without hard links: an exclusive copy of the one-page file comes close.
+      copyFileSync(draft, file, constants.COPYFILE_EXCL)
+    }
+  } catch (error) {
+    // Another process created it first: open theirs.
+    if (fsErrorCode(error) !== 'EEXIST') throw error
+  } finally {
+    rmSync(draft, { force: true })
+  }
+}
+
+function fsErrorCode(error: unknown): unknown {
+  return error instanceof Error && 'code' in error ? error.code : undefined
 }
 
 function createSqlite(options: DatabaseOptions): Database {

@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import { Migrator, type MigrationResultSet } from 'kysely/migration'
 import type { Database } from './database.js'
 import { migrations } from './migrations/index.js'
@@ -26,19 +27,42 @@ function unwrap(result: MigrationResultSet): string[] {
   return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
 }
 
+/**
+ * Kysely locks and wraps migrations in a transaction on PostgreSQL only. On SQLite one IMMEDIATE
+ * transaction around the run does both: another process (web and worker starting together) waits
+ * for the write lock and then finds nothing to do, and a failed migration leaves no half-applied
+ * schema behind. (A migration that rebuilds a table therefore uses PRAGMA defer_foreign_keys:
+ * foreign_keys = OFF does nothing inside a transaction.)
+ */
+async function exclusively<T>(database: Database, run: () => Promise<T>): Promise<T> {
+  if (database.dialect !== 'sqlite') return run()
+  await sql`BEGIN IMMEDIATE`.execute(database.db)
+  try {
+    const result = await run()
+    await sql`COMMIT`.execute(database.db)
+    return result
+  } catch (error) {
+    // SQLite may already have rolled back on its own; the migration's error is the one to report.
+    await sql`ROLLBACK`.execute(database.db).catch(() => undefined)
+    throw error
+  }
+}
+
 export async function migrateToLatest(database: Database): Promise<string[]> {
-  return unwrap(await createMigrator(database).migrateToLatest())
+  return exclusively(database, async () => unwrap(await createMigrator(database).migrateToLatest()))
 }
 
 export async function migrateDown(database: Database, steps: number): Promise<string[]> {
   const migrator = createMigrator(database)
-  const reverted: string[] = []
-  for (let i = 0; i < steps; i++) {
-    const done = unwrap(await migrator.migrateDown())
-    if (done.length === 0) break
-    reverted.push(...done)
-  }
-  return reverted
+  return exclusively(database, async () => {
+    const reverted: string[] = []
+    for (let i = 0; i < steps; i++) {
+      const done = unwrap(await migrator.migrateDown())
+      if (done.length === 0) break
+      reverted.push(...done)
+    }
+    return reverted
+  })
 }
 
 export async function migrationStatus(database: Database): Promise<MigrationStatus[]> {

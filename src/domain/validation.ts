@@ -42,12 +42,15 @@ export class InputChecker {
   }
 }
 
-/** Line breaks and tabs are allowed in multi-line text (markdown messages), nothing else. */
+/**
+ * C0 controls, DEL and the C1 controls (U+0080 to U+009F, such as the terminal escape CSI);
+ * line breaks and tabs are allowed in multi-line text (markdown messages).
+ */
 function hasControlCharacter(text: string, multiline: boolean): boolean {
   for (const char of text) {
     const code = char.charCodeAt(0)
     if (multiline && (code === 0x0a || code === 0x0d || code === 0x09)) continue
-    if (code < 0x20 || code === 0x7f) return true
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true
   }
   return false
 }

@@ -9,6 +9,7 @@ import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } fr
 import type { Actor } from '../domain/actor.js'
 import { DomainError, RateLimitedError } from '../domain/errors.js'
 import { registerAuthRoutes } from './admin/auth-routes.js'
+import { clearSessionCookie } from './admin/html.js'
 import { registerDashboardRoutes } from './admin/dashboard-routes.js'
 import { registerIncidentRoutes } from './admin/incident-routes.js'
 import { registerPageRoutes } from './admin/page-routes.js'
@@ -111,7 +112,8 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
     if (token === undefined || token === '') return
     const session = await services.sessions.authenticate(token)
     if (session === undefined) {
-      void reply.clearCookie(sessionCookieName(https), { path: '/' })
+      // With the same attributes it was set with: a __Host- cookie is only deleted with Secure.
+      clearSessionCookie(deps, reply)
       return
     }
     request.actor = {

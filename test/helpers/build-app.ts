@@ -25,6 +25,8 @@ export interface TestAppOptions {
   smtpPort?: number
   /** Reuse a data folder and database (to restart the same installation). */
   reuse?: { dataDir: string; databaseUrl?: string; masterKey: string }
+  /** Runs after the application is built and before app.ready(), e.g. to add a test-only route. */
+  beforeReady?: (app: App) => void | Promise<void>
 }
 
 /** The whole application on a throwaway database, driven with app.inject(); nothing listens. */
@@ -61,6 +63,7 @@ export async function buildTestApp(
     cookieSecret: runtime.keyRing.cookieSecret,
     pageEvents: runtime.pageFeed,
   })
+  await options.beforeReady?.(app)
   await app.ready()
   return {
     app,

@@ -58,13 +58,17 @@ export async function createAccountWithOwner(
   owner: NewOwner,
   now: Date,
 ): Promise<{ account: Account; user: User }> {
-  if ((await findUserByEmail(trx, keyRing, owner.email)) !== undefined) {
-    throw new ConflictError('email_taken', 'A person with this email already has a Candor login.')
-  }
+  if ((await findUserByEmail(trx, keyRing, owner.email)) !== undefined) throw emailTaken()
   const account: Account = { id: generateId(), name: owner.accountName, createdAt: now }
   const user: User = { id: generateId(), email: owner.email, name: owner.name, createdAt: now }
   await insertAccount(trx, account)
-  await insertUser(trx, keyRing, { ...user, passwordHash: owner.passwordHash })
+  try {
+    await insertUser(trx, keyRing, { ...user, passwordHash: owner.passwordHash })
+  } catch (error) {
+    // A concurrent sign-up with the same address passed the check above first.
+    if (isUniqueViolation(error, 'email_index')) throw emailTaken()
+    throw error
+  }
   await insertMembership(trx, {
     accountId: account.id,
     userId: user.id,
@@ -73,6 +77,20 @@ export async function createAccountWithOwner(
     createdAt: now,
   })
   return { account, user }
+}
+
+function emailTaken(): ConflictError {
+  return new ConflictError('email_taken', 'A person with this email already has a Candor login.')
+}
+
+/** PostgreSQL (23505) and SQLite both name the violated index or column in the message. */
+function isUniqueViolation(error: unknown, column: string): boolean {
+  return (
+    error instanceof Error &&
+    'code' in error &&
+    (error.code === '23505' || error.code === 'SQLITE_CONSTRAINT_UNIQUE') &&
+    error.message.includes(column)
+  )
 }
 
 export function createAccountService({ db, clock }: AccountServiceDeps) {
