@@ -91,4 +91,30 @@ describe.each(testDialects)('status page domain (%s)', (dialect) => {
       'scheduled',
     ])
   })
+
+  it('catches up a window that opened and closed while no worker ran, in order, in the page language', async () => {
+    const f = await createPageFixture(t, { locale: 'fr' })
+    const { incidents, publicPages } = t.runtime.services
+    const start = new Date(t.clock.now().getTime() + 60_000)
+    await incidents.scheduleMaintenance(f.actor, f.page.id, {
+      name: 'Mise à jour',
+      body: 'Maintenance prévue.',
+      scheduledFor: start.toISOString(),
+      scheduledUntil: new Date(start.getTime() + 60_000).toISOString(),
+      componentIds: [f.components.us.id],
+    })
+    t.clock.advance(10 * 60_000)
+    expect(await incidents.runMaintenanceTransitions()).toBe(2)
+    const snapshot = await publicPages.snapshot(f.page.id)
+    const maintenance = snapshot?.maintenances[0]
+    expect(maintenance?.updates.map((u) => u.status)).toEqual([
+      'completed',
+      'in_progress',
+      'scheduled',
+    ])
+    expect(maintenance?.updates[0]?.body).toBe('La maintenance programmée est terminée.')
+    expect(snapshot?.components.find((c) => c.id === f.components.us.id)?.status).toBe(
+      'operational',
+    )
+  })
 })

@@ -105,6 +105,37 @@ describe.each(testDialects)('public status page routes (%s)', (dialect) => {
     expect((await get('/healthz', { host: 'status.acme-test.example' })).statusCode).toBe(200)
   })
 
+  it('keeps an archive by month beyond the 50 most recent incidents', async () => {
+    const g = await createPageFixture(t)
+    const old = new Date(t.clock.now().getTime() - 200 * 86_400_000)
+    const oldMonth = old.toISOString().slice(0, 7)
+    await t.runtime.services.incidents.create(g.actor, g.page.id, {
+      name: 'Ancient outage',
+      status: 'resolved',
+      impact: 'minor',
+      body: 'Long ago.',
+      displayAt: old.toISOString(),
+    })
+    for (let i = 0; i < 51; i++) {
+      await t.runtime.services.incidents.create(g.actor, g.page.id, {
+        name: `Recent blip ${String(i)}`,
+        status: 'resolved',
+        impact: 'none',
+        body: 'Short.',
+      })
+    }
+    const incidents = JSON.parse((await get(`/p/${g.page.slug}/api/v2/incidents.json`)).body) as {
+      incidents: { name: string }[]
+    }
+    expect(incidents.incidents).toHaveLength(50)
+    expect(incidents.incidents.map((i) => i.name)).not.toContain('Ancient outage')
+    expect((await get(`/p/${g.page.slug}/history`)).body).not.toContain('Ancient outage')
+    const archive = await get(`/p/${g.page.slug}/history?month=${oldMonth}`)
+    expect(archive.statusCode).toBe(200)
+    expect(archive.body).toContain('Ancient outage')
+    expect(archive.body).not.toContain('Recent blip')
+  })
+
   it('answers 404 for unknown pages, incidents and components', async () => {
     expect((await get('/p/no-such-page')).statusCode).toBe(404)
     expect((await get('/p/no-such-page/api/v2/summary.json')).statusCode).toBe(404)

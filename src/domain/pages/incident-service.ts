@@ -741,6 +741,15 @@ export function createIncidentService({
         ]),
       )
       .execute()
+    const locales = new Map(
+      (
+        await db
+          .selectFrom('pages')
+          .select(['id', 'locale'])
+          .where('id', 'in', due.length === 0 ? [''] : [...new Set(due.map((d) => d.page_id))])
+          .execute()
+      ).map((p) => [p.id, p.locale]),
+    )
     for (const candidate of due) {
       const changed = await db.transaction().execute(async (trx) => {
         let row = await trx
@@ -761,7 +770,7 @@ export function createIncidentService({
             trx,
             row,
             'in_progress',
-            'Scheduled maintenance is currently in progress. We will provide updates as necessary.',
+            automaticMessage(row, 'in_progress', locales),
             new Map(),
             systemOptions(now),
           )
@@ -784,9 +793,10 @@ export function createIncidentService({
             trx,
             row,
             'completed',
-            'The scheduled maintenance has been completed.',
+            automaticMessage(row, 'completed', locales),
             new Map(),
-            systemOptions(now),
+            // One millisecond after a start made in the same run, so the timeline keeps its order.
+            systemOptions(moved ? new Date(now.getTime() + 1) : now),
           )
           moved = true
           steps++
@@ -891,6 +901,30 @@ export function createIncidentService({
     deleteTemplate,
     pageTimeZone: async (pageId: string) => (await findPageRow(db, pageId))?.time_zone ?? 'UTC',
   }
+}
+
+const AUTOMATIC_MESSAGES: Record<string, Record<'in_progress' | 'completed', string>> = {
+  en: {
+    in_progress:
+      'Scheduled maintenance is currently in progress. We will provide updates as necessary.',
+    completed: 'The scheduled maintenance has been completed.',
+  },
+  fr: {
+    in_progress:
+      'La maintenance programmée est en cours. Nous publierons des mises à jour si nécessaire.',
+    completed: 'La maintenance programmée est terminée.',
+  },
+}
+
+/** The automatic start and completion updates are written in the page's language. */
+function automaticMessage(
+  row: { page_id: string },
+  step: 'in_progress' | 'completed',
+  locales: ReadonlyMap<string, string>,
+): string {
+  return (
+    (AUTOMATIC_MESSAGES[locales.get(row.page_id) ?? 'en'] ?? AUTOMATIC_MESSAGES['en'])?.[step] ?? ''
+  )
 }
 
 function systemOptions(now: Date) {

@@ -145,7 +145,38 @@ export function createPublicPageService({ db, clock }: { db: Db; clock: Clock })
       : { contentType: row.content_type, data: Buffer.from(row.data) }
   }
 
-  async function snapshot(pageId: string): Promise<PageSnapshot | undefined> {
+  /**
+   * The page with the incidents and maintenances that started in the `months` calendar months
+   * ending with `lastMonth` (YYYY-MM, in the page's time zone): the history archive's data.
+   */
+  async function archive(
+    pageId: string,
+    requestedMonth: string | undefined,
+    months: number,
+  ): Promise<PageSnapshot | undefined> {
+    const row = await findPageRow(db, pageId)
+    if (row === undefined) return undefined
+    const current = zonedDate(clock.now(), row.time_zone).slice(0, 7)
+    const lastMonth =
+      requestedMonth !== undefined &&
+      /^\d{4}-(0[1-9]|1[0-2])$/.test(requestedMonth) &&
+      requestedMonth < current
+        ? requestedMonth
+        : current
+    const [year = 1970, month = 1] = lastMonth.split('-').map(Number)
+    const firstIndex = year * 12 + month - 1 - (months - 1)
+    const first = `${String(Math.floor(firstIndex / 12)).padStart(4, '0')}-${String((firstIndex % 12) + 1).padStart(2, '0')}-01`
+    const afterIndex = year * 12 + month
+    const after = `${String(Math.floor(afterIndex / 12)).padStart(4, '0')}-${String((afterIndex % 12) + 1).padStart(2, '0')}-01`
+    const from = startOfZonedDay(first, row.time_zone)
+    const to = startOfZonedDay(after, row.time_zone)
+    return snapshot(pageId, { from, to })
+  }
+
+  async function snapshot(
+    pageId: string,
+    window?: { from: Date; to: Date },
+  ): Promise<PageSnapshot | undefined> {
     const row = await findPageRow(db, pageId)
     if (row === undefined) return undefined
     const now = clock.now()
@@ -154,52 +185,74 @@ export function createPublicPageService({ db, clock }: { db: Db; clock: Clock })
     for (const component of components)
       if (component.isGroup) component.status = groupStatus(component, components)
 
-    const incidentRows = await db
-      .selectFrom('incidents')
-      .selectAll()
-      .where('page_id', '=', pageId)
-      .where('kind', '=', 'incident')
-      .where((eb) =>
-        eb.or([
-          eb('status', 'not in', ['resolved', 'false_alarm']),
-          eb(
-            'id',
-            'in',
-            eb
-              .selectFrom('incidents as recent')
-              .select('recent.id')
-              .where('recent.page_id', '=', pageId)
-              .where('recent.kind', '=', 'incident')
-              .orderBy('recent.started_at', 'desc')
-              .limit(50),
-          ),
-        ]),
-      )
-      .orderBy('started_at', 'desc')
-      .execute()
-    const maintenanceRows = await db
-      .selectFrom('incidents')
-      .selectAll()
-      .where('page_id', '=', pageId)
-      .where('kind', '=', 'maintenance')
-      .where((eb) =>
-        eb.or([
-          eb('status', '!=', 'completed'),
-          eb(
-            'id',
-            'in',
-            eb
-              .selectFrom('incidents as recent')
-              .select('recent.id')
-              .where('recent.page_id', '=', pageId)
-              .where('recent.kind', '=', 'maintenance')
-              .orderBy('recent.scheduled_for', 'desc')
-              .limit(50),
-          ),
-        ]),
-      )
-      .orderBy('scheduled_for', 'desc')
-      .execute()
+    const inWindow = (kind: 'incident' | 'maintenance') =>
+      db
+        .selectFrom('incidents')
+        .selectAll()
+        .where('page_id', '=', pageId)
+        .where('kind', '=', kind)
+        .where((eb) => {
+          const start = eb.fn.coalesce('scheduled_for', 'started_at')
+          return eb.and([
+            eb(start, '>=', window?.from.toISOString() ?? ''),
+            eb(start, '<', window?.to.toISOString() ?? ''),
+          ])
+        })
+        .orderBy('started_at', 'desc')
+        .limit(1000)
+        .execute()
+    const incidentRows =
+      window !== undefined
+        ? await inWindow('incident')
+        : await db
+            .selectFrom('incidents')
+            .selectAll()
+            .where('page_id', '=', pageId)
+            .where('kind', '=', 'incident')
+            .where((eb) =>
+              eb.or([
+                eb('status', 'not in', ['resolved', 'false_alarm']),
+                eb(
+                  'id',
+                  'in',
+                  eb
+                    .selectFrom('incidents as recent')
+                    .select('recent.id')
+                    .where('recent.page_id', '=', pageId)
+                    .where('recent.kind', '=', 'incident')
+                    .orderBy('recent.started_at', 'desc')
+                    .limit(50),
+                ),
+              ]),
+            )
+            .orderBy('started_at', 'desc')
+            .execute()
+    const maintenanceRows =
+      window !== undefined
+        ? await inWindow('maintenance')
+        : await db
+            .selectFrom('incidents')
+            .selectAll()
+            .where('page_id', '=', pageId)
+            .where('kind', '=', 'maintenance')
+            .where((eb) =>
+              eb.or([
+                eb('status', '!=', 'completed'),
+                eb(
+                  'id',
+                  'in',
+                  eb
+                    .selectFrom('incidents as recent')
+                    .select('recent.id')
+                    .where('recent.page_id', '=', pageId)
+                    .where('recent.kind', '=', 'maintenance')
+                    .orderBy('recent.scheduled_for', 'desc')
+                    .limit(50),
+                ),
+              ]),
+            )
+            .orderBy('scheduled_for', 'desc')
+            .execute()
     const [incidents, maintenances] = await Promise.all([
       loadIncidents(db, incidentRows),
       loadIncidents(db, maintenanceRows),
@@ -252,6 +305,7 @@ export function createPublicPageService({ db, clock }: { db: Db; clock: Clock })
     checkPassword,
     passwordFingerprint,
     logo,
-    snapshot,
+    snapshot: (pageId: string) => snapshot(pageId),
+    archive,
   }
 }

@@ -16,6 +16,12 @@ export type Render = (
   snapshot: PageSnapshot,
 ) => { body: string | Buffer; contentType: string } | undefined
 
+/** A resource that needs other data than the page's shared snapshot (the history archive). */
+export type Loader = () => Promise<PageSnapshot | undefined>
+
+/** Resources remembered per page; beyond this (say, every month of a long archive) renders are not kept. */
+const MAX_RESOURCES_PER_PAGE = 256
+
 interface PageEntry {
   snapshot: Promise<PageSnapshot | undefined> | undefined
   snapshotAt: number
@@ -23,7 +29,7 @@ interface PageEntry {
   generation: number
   artifacts: Map<string, Artifact | null>
   pending: Map<string, Promise<Artifact | null | undefined>>
-  renders: Map<string, Render>
+  renders: Map<string, { render: Render; load: Loader | undefined }>
   rebuild: NodeJS.Timeout | undefined
 }
 
@@ -99,9 +105,18 @@ export function createPageCache(options: PageCacheOptions) {
   }
 
   /** The artifact for one resource of a page; undefined when the page or the resource does not exist. */
-  async function get(pageId: string, key: string, render: Render): Promise<Artifact | undefined> {
+  async function get(
+    pageId: string,
+    key: string,
+    render: Render,
+    load?: Loader,
+  ): Promise<Artifact | undefined> {
     const entry = entryFor(pageId)
-    entry.renders.set(key, render)
+    if (!entry.renders.has(key) && entry.renders.size >= MAX_RESOURCES_PER_PAGE) {
+      const snapshot = await (load === undefined ? snapshotOf(pageId, entry) : load())
+      return snapshot === undefined ? undefined : (build(snapshot, render) ?? undefined)
+    }
+    entry.renders.set(key, { render, load })
     const fresh = entry.snapshotAt !== 0 && now() - entry.snapshotAt <= maxAgeMs
     const cached = entry.artifacts.get(key)
     if (cached !== undefined && fresh) return cached ?? undefined
@@ -114,7 +129,9 @@ export function createPageCache(options: PageCacheOptions) {
     let pending = entry.pending.get(key)
     if (pending === undefined) {
       const generation = entry.generation
-      const tracked: Promise<Artifact | null | undefined> = snapshotOf(pageId, entry)
+      const tracked: Promise<Artifact | null | undefined> = (
+        load === undefined ? snapshotOf(pageId, entry) : load()
+      )
         .then((snapshot) => {
           if (snapshot === undefined) return undefined
           const artifact = build(snapshot, render)
@@ -142,9 +159,11 @@ export function createPageCache(options: PageCacheOptions) {
     }
     if (entry.generation !== generation) return
     const artifacts = new Map<string, Artifact | null>()
-    for (const [key, render] of entry.renders) {
+    for (const [key, { render, load }] of entry.renders) {
       try {
-        artifacts.set(key, build(snapshot, render))
+        const source = load === undefined ? snapshot : await load()
+        if (entry.generation !== generation) return
+        if (source !== undefined) artifacts.set(key, build(source, render))
       } catch (error) {
         options.logger.error({ err: error, pageId, key }, 'public render failed')
       }

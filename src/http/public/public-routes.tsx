@@ -6,7 +6,8 @@ import { LOCALES, type Locale, type PageSnapshot } from '../../domain/pages/type
 import type { App, ServerDeps } from '../app-type.js'
 import { componentBadge, pageBadge } from './badges.js'
 import { atomFeed, icalFeed, rssFeed } from './feeds.js'
-import type { Artifact, PageCache, Render } from './page-cache.js'
+import { t } from './i18n.js'
+import type { Artifact, Loader, PageCache, Render } from './page-cache.js'
 import {
   activeMaintenancesJson,
   componentsJson,
@@ -19,6 +20,7 @@ import {
   upcomingMaintenancesJson,
 } from './statuspage-json.js'
 import {
+  HISTORY_MONTHS,
   renderHistoryPage,
   renderIncidentPage,
   renderPasswordPage,
@@ -226,12 +228,17 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
     kind: 'html' | 'resource',
     key: (surface: Surface) => string,
     render: (surface: Surface) => Render,
-    options: { cors?: boolean } = {},
+    options: { cors?: boolean; load?: (surface: Surface) => Loader } = {},
   ) {
     const surface = await resolve(request)
     if (surface === undefined) return notFound(reply)
     if ((await gate(request, reply, surface, kind)) === 'denied') return reply
-    const artifact = await cache.get(surface.address.pageId, key(surface), render(surface))
+    const artifact = await cache.get(
+      surface.address.pageId,
+      key(surface),
+      render(surface),
+      options.load?.(surface),
+    )
     if (artifact === undefined) return notFound(reply)
     return send(request, reply, artifact, surface.address, options)
   }
@@ -305,6 +312,7 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
               month,
             ),
           ),
+        { load: (s) => () => publicPages.archive(s.address.pageId, month, HISTORY_MONTHS) },
       )
     })
 
@@ -437,7 +445,7 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
               locale,
               now: new Date(),
               csrfToken: reply.generateCsrf(),
-              error: locale === 'fr' ? 'Mot de passe incorrect.' : 'Incorrect password.',
+              error: t(locale, 'password.wrong'),
             }),
           )
       }
@@ -462,7 +470,42 @@ function themeCss(snapshot: PageSnapshot): string {
   const colour = /^#[0-9a-f]{6}$/i.test(snapshot.page.brandColor)
     ? snapshot.page.brandColor
     : '#0a5bd3'
-  return `:root { --brand: ${colour}; }\n${snapshot.page.customCss}\n`
+  return `:root { --brand: ${colour}; --brand-text: ${readableOnWhite(colour)}; --on-brand: ${textOn(colour)}; }\n${snapshot.page.customCss}\n`
+}
+
+const DARK_TEXT = '#1f2328'
+
+function luminance(hex: string): number {
+  const channel = (offset: number) => {
+    const value = Number.parseInt(hex.slice(offset, offset + 2), 16) / 255
+    return value <= 0.039_28 ? value / 12.92 : ((value + 0.055) / 1.055) ** 2.4
+  }
+  return 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5)
+}
+
+function contrast(a: string, b: string): number {
+  const [light, dark] = [luminance(a), luminance(b)].sort((x, y) => y - x) as [number, number]
+  return (light + 0.05) / (dark + 0.05)
+}
+
+/** The brand colour, darkened until it reads as text on white at WCAG AA (4.5:1). */
+function readableOnWhite(hex: string): string {
+  let colour = hex
+  for (let step = 0; step < 20 && contrast(colour, '#ffffff') < 4.5; step++) {
+    colour = `#${[1, 3, 5]
+      .map((offset) =>
+        Math.floor(Number.parseInt(colour.slice(offset, offset + 2), 16) * 0.85)
+          .toString(16)
+          .padStart(2, '0'),
+      )
+      .join('')}`
+  }
+  return colour
+}
+
+/** White or dark text on the brand colour, whichever contrasts more. */
+function textOn(hex: string): string {
+  return contrast('#ffffff', hex) >= contrast(DARK_TEXT, hex) ? '#ffffff' : DARK_TEXT
 }
 
 /** Changing the page password changes this, so access granted with the old one ends. */

@@ -1,5 +1,5 @@
 export type { PublicRenderContext } from './context.js'
-export { renderHistoryPage } from './history-page.js'
+export { HISTORY_MONTHS, renderHistoryPage } from './history-page.js'
 export { renderIncidentPage } from './incident-page.js'
 export { renderPasswordPage, type PasswordPageContext } from './password-page.js'
 export { renderStatusPage } from './status-page.js'
