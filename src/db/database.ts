@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto'
-import { constants, copyFileSync, existsSync, linkSync, mkdirSync, rmSync } from 'node:fs'
+import {
+  constants,
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { join } from 'node:path'
 import SqliteDatabase from 'better-sqlite3-multiple-ciphers'
 import {
@@ -85,6 +93,8 @@ function setKey(handle: SqliteDatabase.Database, masterKey: Buffer): void {
 function createSqliteFile(file: string, masterKey: Buffer): void {
   const draft = `${file}.${randomBytes(6).toString('hex')}.new`
   try {
+    // Owner-only from the first byte; SQLite gives the WAL and shared-memory files the same mode.
+    writeFileSync(draft, '', { mode: 0o600, flag: 'wx' })
     const handle = new SqliteDatabase(draft)
     try {
       setKey(handle, masterKey)

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import SqliteDatabase from 'better-sqlite3-multiple-ciphers'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -110,6 +110,7 @@ describe('SQLite file encryption', () => {
     handle.prepare('INSERT INTO canary VALUES (?)').run('plaintext-canary')
     handle.close()
     expect(readdirSync(install.dataDir)).toEqual(['fresh.db'])
+    expect(statSync(file).mode & 0o777).toBe(0o600)
     expect(fileContains(file, 'SQLite format 3')).toBe(false)
     expect(fileContains(file, 'plaintext-canary')).toBe(false)
     expect(() => openSqliteFile(file, randomBytes(32))).toThrow(WrongMasterKeyError)
