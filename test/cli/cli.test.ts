@@ -9,8 +9,11 @@ import { buildTestApp } from '../helpers/build-app.js'
 import { createFakeIo } from '../helpers/cli-io.js'
 import { createInstallation, type Installation } from '../helpers/installation.js'
 import { testDialects } from '../helpers/test-db.js'
+import { migrations } from '../../src/db/migrations/index.js'
 
-const MIGRATION = '20261125T0100-foundation'
+const MIGRATIONS = Object.keys(migrations)
+const MIGRATION = MIGRATIONS[0] ?? ''
+const LAST_MIGRATION = MIGRATIONS.at(-1) ?? ''
 const ORIGIN = { ip: '192.0.2.20', userAgent: 'vitest' }
 const GOOD_PASSWORD = 'a long and unusual passphrase'
 
@@ -86,17 +89,20 @@ describe.each(testDialects)('candor migrate (%s)', (dialect) => {
   }
 
   it('shows status, applies, reverts and applies again', async () => {
-    expect(await cli('migrate', 'status')).toEqual({
+    const pending = (names: readonly string[]) => names.map((name) => `pending  ${name}\n`).join('')
+    expect(await cli('migrate', 'status')).toEqual({ code: 0, out: pending(MIGRATIONS), err: '' })
+
+    expect(await cli('migrate', 'up')).toEqual({
       code: 0,
-      out: `pending  ${MIGRATION}\n`,
+      out: `Applied: ${MIGRATIONS.join(', ')}\n`,
       err: '',
     })
-
-    expect(await cli('migrate', 'up')).toEqual({ code: 0, out: `Applied: ${MIGRATION}\n`, err: '' })
     const applied = await cli('migrate', 'status')
     expect(applied.code).toBe(0)
     expect(applied.out).toMatch(
-      new RegExp(`^applied  ${MIGRATION}  \\(\\d{4}-\\d{2}-\\d{2}T[\\d:.]+Z\\)\\n$`),
+      new RegExp(
+        `^${MIGRATIONS.map((name) => `applied  ${name}  \\(\\d{4}-\\d{2}-\\d{2}T[\\d:.]+Z\\)\\n`).join('')}$`,
+      ),
     )
     expect(await cli('migrate', 'up')).toEqual({
       code: 0,
@@ -112,13 +118,25 @@ describe.each(testDialects)('candor migrate (%s)', (dialect) => {
 
     expect(await cli('migrate', 'down', '1')).toEqual({
       code: 0,
-      out: `Reverted: ${MIGRATION}\n`,
+      out: `Reverted: ${LAST_MIGRATION}\n`,
       err: '',
     })
-    expect(await cli('migrate', 'status')).toMatchObject({ out: `pending  ${MIGRATION}\n` })
+    expect((await cli('migrate', 'status')).out).toMatch(
+      new RegExp(`pending  ${LAST_MIGRATION}\\n$`),
+    )
+    expect(await cli('migrate', 'down', '100')).toEqual({
+      code: 0,
+      out: `Reverted: ${MIGRATIONS.slice(0, -1).reverse().join(', ')}\n`,
+      err: '',
+    })
+    expect(await cli('migrate', 'status')).toMatchObject({ out: pending(MIGRATIONS) })
     expect(await cli('migrate', 'down')).toEqual({ code: 0, out: 'Nothing to revert.\n', err: '' })
 
-    expect(await cli('migrate', 'up')).toEqual({ code: 0, out: `Applied: ${MIGRATION}\n`, err: '' })
+    expect(await cli('migrate', 'up')).toEqual({
+      code: 0,
+      out: `Applied: ${MIGRATIONS.join(', ')}\n`,
+      err: '',
+    })
     const t = await buildTestApp(dialect, { reuse: install.reuse })
     try {
       expect(await countUsers(t.runtime.database.db)).toBe(0)
