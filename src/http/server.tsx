@@ -31,6 +31,7 @@ declare module 'fastify' {
 const BODY_LIMIT_BYTES = 64 * 1024
 const stylesheet = readFileSync(new URL('../../public/app.css', import.meta.url))
 const statusStylesheet = readFileSync(new URL('../../public/status.css', import.meta.url))
+const favicon = readFileSync(new URL('../../public/favicon.svg', import.meta.url))
 
 /** Builds the web application without listening, so tests drive it through inject(). */
 export async function buildServer(deps: ServerDeps): Promise<App> {
@@ -212,6 +213,9 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
       .send(statusStylesheet),
   )
   app.get('/_host-forbidden', (_request, reply) => reply.callNotFound())
+  app.get('/favicon.ico', async (_request, reply) =>
+    reply.header('Cache-Control', 'public, max-age=86400').type('image/svg+xml').send(favicon),
+  )
 
   const pageCache = createPageCache({
     loadSnapshot: (pageId) => services.publicPages.snapshot(pageId),
@@ -232,7 +236,7 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
 }
 
 /** Paths that answer the same on every host (health checks, shared assets). */
-const HOST_INDEPENDENT = /^\/(healthz|readyz|assets\/)/
+const HOST_INDEPENDENT = /^\/(healthz|readyz|favicon\.ico|assets\/)/
 
 /**
  * A request for a page's own host (its slug under the base host, or its custom domain) is routed
