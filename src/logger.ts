@@ -1,7 +1,7 @@
 import pino, { type DestinationStream, type Logger } from 'pino'
 import type { LogLevel } from './config.js'
 
-const SECRET_QUERY = /([?&](?:token|password|code|key)=)[^&]*/gi
+const SECRET_QUERY = /([?&](?:token|password|code|key|_csrf)=)[^&]*/gi
 
 /** Query strings can carry single-use tokens (reset and setup links); they never reach the log. */
 export function redactUrl(url: string): string {

@@ -136,6 +136,7 @@ describe('redactUrl', () => {
     ['/setup?token=abc&token=def', '/setup?token=[redacted]&token=[redacted]'],
     ['/x?TOKEN=abc&next=/a', '/x?TOKEN=[redacted]&next=/a'],
     ['/x?password=p&code=c&key=k', '/x?password=[redacted]&code=[redacted]&key=[redacted]'],
+    ['/pages/abc/logo?_csrf=form-token', '/pages/abc/logo?_csrf=[redacted]'],
     [
       'https://candor.test/signup/complete?token=abc#top',
       'https://candor.test/signup/complete?token=[redacted]',
