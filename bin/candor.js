@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
 const major = Number(process.versions.node.split('.')[0])
 if (major < 24) {
   // The embedded database driver ships a binary built for Node 24; older versions crash in it.

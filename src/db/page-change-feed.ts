@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import pg from 'pg'
 import type { Logger } from 'pino'
@@ -19,6 +20,7 @@ export function createPageChangeFeed(options: {
   databaseUrl: string | undefined
   logger: Logger
 }): PageChangeFeed {
+  const instanceId = randomBytes(8).toString('hex')
   const emitter = new EventEmitter()
   emitter.setMaxListeners(0)
   const { databaseUrl, logger } = options
@@ -33,7 +35,10 @@ export function createPageChangeFeed(options: {
     if (databaseUrl === undefined || closed) return
     const client = new pg.Client({ connectionString: databaseUrl })
     client.on('notification', (message) => {
-      if (message.channel === CHANNEL && message.payload !== undefined) localEmit(message.payload)
+      if (message.channel !== CHANNEL || message.payload === undefined) return
+      const [origin, pageId] = message.payload.split(':')
+      // Our own notices come back through LISTEN too; this process already acted on them.
+      if (origin !== instanceId && pageId !== undefined) localEmit(pageId)
     })
     client.on('error', (error) => {
       logger.warn({ err: error }, 'page change listener lost its connection; reconnecting')
@@ -78,11 +83,12 @@ export function createPageChangeFeed(options: {
         localEmit(pageId)
         return
       }
-      // Our own LISTEN delivers it back to this process too.
       localEmit(pageId)
-      notifier.query('SELECT pg_notify($1, $2)', [CHANNEL, pageId]).catch((error: unknown) => {
-        logger.warn({ err: error, pageId }, 'could not notify other processes of a page change')
-      })
+      notifier
+        .query('SELECT pg_notify($1, $2)', [CHANNEL, `${instanceId}:${pageId}`])
+        .catch((error: unknown) => {
+          logger.warn({ err: error, pageId }, 'could not notify other processes of a page change')
+        })
     },
     subscribe(callback) {
       emitter.on('changed', callback)

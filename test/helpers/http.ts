@@ -28,7 +28,7 @@ export function sessionIdHash(token: string): string {
 export function normalisePage(body: string): string {
   return body
     .replace(/name="_csrf" value="[^"]*"/g, 'name="_csrf" value="CSRF"')
-    .replace(/Reference: [0-9a-f-]{36}/g, 'Reference: REQUEST-ID')
+    .replace(/Reference: [0-9a-z-]+/g, 'Reference: REQUEST-ID')
 }
 
 let ipCounter = 0

@@ -70,6 +70,20 @@ export function zonedDate(date: Date, timeZone: string): string {
  * daylight-saving changes, so the offset is looked up at the candidate instant, twice.
  */
 export function startOfZonedDay(date: string, timeZone: string): Date {
+  const key = `${timeZone}|${date}`
+  const known = dayStarts.get(key)
+  if (known !== undefined) return new Date(known)
+  const start = computeStartOfZonedDay(date, timeZone)
+  // Bounded: 90-day bars in a few zones need a few hundred entries; past this, start again.
+  if (dayStarts.size > 50_000) dayStarts.clear()
+  dayStarts.set(key, start.getTime())
+  return start
+}
+
+/** Day starts never change, and uptime bars ask for the same ones on every render. */
+const dayStarts = new Map<string, number>()
+
+function computeStartOfZonedDay(date: string, timeZone: string): Date {
   const [year = 0, month = 1, day = 1] = date.split('-').map(Number)
   const localMidnightAsUtc = Date.UTC(year, month - 1, day)
   let guess = localMidnightAsUtc

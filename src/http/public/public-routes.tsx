@@ -63,9 +63,19 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
   const https = deps.config.baseUrl.protocol === 'https:'
   const baseHost = deps.config.baseUrl.hostname.toLowerCase()
   const addresses = new Map<string, CachedAddress>()
+  const lookups = new Map<string, Promise<CachedAddress>>()
+  let addressGeneration = 0
 
   deps.pageEvents.subscribe((pageId) => {
-    addresses.clear()
+    // Forget this page's addresses (its slug or domain may have changed) and every "no such
+    // page" answer (it may exist now); other pages' addresses stay, so a busy page's change
+    // does not send every visitor of every page back to the database at once.
+    addressGeneration++
+    lookups.clear()
+    for (const [key, entry] of addresses) {
+      if (pageId === '*' || entry.address === undefined || entry.address.pageId === pageId)
+        addresses.delete(key)
+    }
     cache.invalidate(pageId)
   })
 
@@ -75,6 +85,21 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
   ): Promise<CachedAddress> {
     const cached = addresses.get(key)
     if (cached !== undefined && Date.now() - cached.at < ADDRESS_TTL_MS) return cached
+    // Visitors arriving together share one query.
+    let pending = lookups.get(key)
+    if (pending === undefined) {
+      const generation = addressGeneration
+      pending = load(key, find, generation).finally(() => lookups.delete(key))
+      lookups.set(key, pending)
+    }
+    return pending
+  }
+
+  async function load(
+    key: string,
+    find: () => Promise<PageAddress | undefined>,
+    generation: number,
+  ): Promise<CachedAddress> {
     const address = await find()
     const fingerprint =
       address?.visibility === 'password'
@@ -83,37 +108,66 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
             .then((hash) => (hash === undefined ? undefined : fingerprintOf(hash)))
         : undefined
     const entry = { address, passwordFingerprint: fingerprint, at: Date.now() }
+    if (generation !== addressGeneration) return entry
     if (addresses.size > 10_000) addresses.clear()
     addresses.set(key, entry)
     return entry
   }
 
-  async function resolve(
-    request: FastifyRequest,
-  ): Promise<(Surface & { fingerprint: string | undefined }) | undefined> {
+  /** Which address a request asks for, worked out without any I/O. */
+  function target(request: FastifyRequest): {
+    key: string
+    onPageHost: boolean
+    find: () => Promise<PageAddress | undefined>
+  } {
     const params = request.params as { slug?: string; host?: string }
     if (params.slug !== undefined) {
       const slug = params.slug.toLowerCase()
-      const found = await lookup(`slug:${slug}`, () => publicPages.findBySlug(slug))
-      return found.address === undefined
-        ? undefined
-        : {
-            address: found.address,
-            basePath: `/p/${found.address.slug}`,
-            fingerprint: found.passwordFingerprint,
-          }
+      return { key: `slug:${slug}`, onPageHost: false, find: () => publicPages.findBySlug(slug) }
     }
     const host = (params.host ?? '').toLowerCase()
     const suffix = `.${baseHost}`
-    const found =
-      host.endsWith(suffix) && !host.slice(0, -suffix.length).includes('.')
-        ? await lookup(`slug:${host.slice(0, -suffix.length)}`, () =>
-            publicPages.findBySlug(host.slice(0, -suffix.length)),
-          )
-        : await lookup(`domain:${host}`, () => publicPages.findByDomain(host))
-    return found.address === undefined
-      ? undefined
-      : { address: found.address, basePath: '', fingerprint: found.passwordFingerprint }
+    if (host.endsWith(suffix) && !host.slice(0, -suffix.length).includes('.')) {
+      const slug = host.slice(0, -suffix.length)
+      return { key: `slug:${slug}`, onPageHost: true, find: () => publicPages.findBySlug(slug) }
+    }
+    return { key: `domain:${host}`, onPageHost: true, find: () => publicPages.findByDomain(host) }
+  }
+
+  function surfaceOf(
+    found: CachedAddress,
+    onPageHost: boolean,
+  ): (Surface & { fingerprint: string | undefined }) | undefined {
+    if (found.address === undefined) return undefined
+    return {
+      address: found.address,
+      basePath: onPageHost ? '' : `/p/${found.address.slug}`,
+      fingerprint: found.passwordFingerprint,
+    }
+  }
+
+  async function resolve(
+    request: FastifyRequest,
+  ): Promise<(Surface & { fingerprint: string | undefined }) | undefined> {
+    const { key, onPageHost, find } = target(request)
+    return surfaceOf(await lookup(key, find), onPageHost)
+  }
+
+  /**
+   * The hot path of an outage: a public page whose address and render are both in memory is
+   * answered without touching a promise, the database or the renderer.
+   */
+  function fromMemory(
+    request: FastifyRequest,
+    key: (surface: Surface) => string,
+  ): { artifact: Artifact; address: PageAddress } | undefined {
+    const { key: addressKey, onPageHost } = target(request)
+    const found = addresses.get(addressKey)
+    if (found === undefined || Date.now() - found.at >= ADDRESS_TTL_MS) return undefined
+    const surface = surfaceOf(found, onPageHost)
+    if (surface?.address.visibility !== 'public') return undefined
+    const artifact = cache.peek(surface.address.pageId, key(surface))
+    return artifact === undefined ? undefined : { artifact, address: surface.address }
   }
 
   function pageUrl(snapshot: PageSnapshot): string {
@@ -207,7 +261,12 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
       .header('ETag', artifact.etag)
       .header('Vary', 'Accept-Encoding')
       .header('Cache-Control', isPublic ? 'public, no-cache' : 'private, no-cache')
-    if (options.cors === true && isPublic) void reply.header('Access-Control-Allow-Origin', '*')
+    if (options.cors === true && isPublic) {
+      // Embeddable elsewhere: badges in READMEs, JSON in widgets, feeds in readers.
+      void reply
+        .header('Access-Control-Allow-Origin', '*')
+        .header('Cross-Origin-Resource-Policy', 'cross-origin')
+    }
     const ifNoneMatch = request.headers['if-none-match']
     if (
       ifNoneMatch !== undefined &&
@@ -230,6 +289,8 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
     render: (surface: Surface) => Render,
     options: { cors?: boolean; load?: (surface: Surface) => Loader } = {},
   ) {
+    const hit = fromMemory(request, key)
+    if (hit !== undefined) return send(request, reply, hit.artifact, hit.address, options)
     const surface = await resolve(request)
     if (surface === undefined) return notFound(reply)
     if ((await gate(request, reply, surface, kind)) === 'denied') return reply
