@@ -42,6 +42,7 @@ serveWorker({
       services: runtime.services,
       logger,
       cookieSecret: runtime.keyRing.cookieSecret,
+      pageEvents: runtime.pageFeed,
     })
     close = async () => {
       await app.close()

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 // Shared helpers of the benchmark suite: statistics, tables, verdicts, child processes, HTTP.
 import { Buffer } from 'node:buffer'
 import { fork } from 'node:child_process'
@@ -95,9 +96,16 @@ export async function section(name, run) {
  * Starts bench/<file> as a child process with an IPC channel; `call(command, argument)` runs a
  * handler registered there with serveWorker() and resolves with its result.
  */
-export function startWorker(file, env = {}) {
+/** The V8 flags Candor runs with, read from bin/candor.js's shebang (also used by npm start). */
+export const CANDOR_NODE_FLAGS = readFileSync(new URL('../bin/candor.js', import.meta.url), 'utf8')
+  .split('\n')[0]
+  .split(/\s+/)
+  .filter((part) => part.startsWith('--'))
+
+export function startWorker(file, env = {}, execArgv = []) {
   const child = fork(fileURLToPath(new URL(file, import.meta.url)), [], {
     env: { ...process.env, ...env },
+    execArgv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const pending = new Map()
