@@ -201,58 +201,38 @@ export function createPublicPageService({ db, clock }: { db: Db; clock: Clock })
         .orderBy('started_at', 'desc')
         .limit(1000)
         .execute()
-    const incidentRows =
-      window !== undefined
-        ? await inWindow('incident')
-        : await db
-            .selectFrom('incidents')
-            .selectAll()
-            .where('page_id', '=', pageId)
-            .where('kind', '=', 'incident')
-            .where((eb) =>
-              eb.or([
-                eb('status', 'not in', ['resolved', 'false_alarm']),
-                eb(
-                  'id',
-                  'in',
-                  eb
-                    .selectFrom('incidents as recent')
-                    .select('recent.id')
-                    .where('recent.page_id', '=', pageId)
-                    .where('recent.kind', '=', 'incident')
-                    .orderBy('recent.started_at', 'desc')
-                    .limit(50),
-                ),
-              ]),
-            )
-            .orderBy('started_at', 'desc')
-            .execute()
-    const maintenanceRows =
-      window !== undefined
-        ? await inWindow('maintenance')
-        : await db
-            .selectFrom('incidents')
-            .selectAll()
-            .where('page_id', '=', pageId)
-            .where('kind', '=', 'maintenance')
-            .where((eb) =>
-              eb.or([
-                eb('status', '!=', 'completed'),
-                eb(
-                  'id',
-                  'in',
-                  eb
-                    .selectFrom('incidents as recent')
-                    .select('recent.id')
-                    .where('recent.page_id', '=', pageId)
-                    .where('recent.kind', '=', 'maintenance')
-                    .orderBy('recent.scheduled_for', 'desc')
-                    .limit(50),
-                ),
-              ]),
-            )
-            .orderBy('scheduled_for', 'desc')
-            .execute()
+    /** The open ones and the 50 most recent, of incidents or of maintenances. */
+    const openOrRecent = (kind: 'incident' | 'maintenance') => {
+      const closed = kind === 'incident' ? ['resolved', 'false_alarm'] : ['completed']
+      const order = kind === 'incident' ? 'started_at' : 'scheduled_for'
+      return db
+        .selectFrom('incidents')
+        .selectAll()
+        .where('page_id', '=', pageId)
+        .where('kind', '=', kind)
+        .where((eb) =>
+          eb.or([
+            eb('status', 'not in', closed),
+            eb(
+              'id',
+              'in',
+              eb
+                .selectFrom('incidents as recent')
+                .select('recent.id')
+                .where('recent.page_id', '=', pageId)
+                .where('recent.kind', '=', kind)
+                .orderBy(`recent.${order}`, 'desc')
+                .limit(50),
+            ),
+          ]),
+        )
+        .orderBy(order, 'desc')
+        .execute()
+    }
+    const [incidentRows, maintenanceRows] =
+      window === undefined
+        ? [await openOrRecent('incident'), await openOrRecent('maintenance')]
+        : [await inWindow('incident'), await inWindow('maintenance')]
     const [incidents, maintenances] = await Promise.all([
       loadIncidents(db, incidentRows),
       loadIncidents(db, maintenanceRows),
