@@ -251,7 +251,7 @@ describe.each(testDialects)('feeds (%s)', (dialect) => {
       expect(feed['@xml:lang']).toBe('fr')
       expect(feed.link[1]?.['@href']).toBe(`${PAGE_URL}/feed.atom`)
       const entry = (feed.entry ?? []).find((e) => e.id.endsWith(s.open.id))
-      expect(textOf(entry?.content)).toContain('<strong>Enquête en cours</strong>')
+      expect(textOf(entry?.content)).toContain('<strong>Analyse en cours</strong>')
     })
 
     it('is a valid, empty feed for a page without history', () => {

@@ -1,6 +1,14 @@
-import type { Incident, IncidentUpdate, Locale, PageSnapshot } from '../../domain/pages/types.js'
+import type {
+  Incident,
+  IncidentStatus,
+  IncidentUpdate,
+  Locale,
+  MaintenanceStatus,
+  PageSnapshot,
+} from '../../domain/pages/types.js'
 import { markdownToText, renderMarkdown } from './markdown.js'
 import { HISTORY_LIMIT, incidentUrl, type PublicContext } from './statuspage-json.js'
+import { incidentStatusLabel, t } from './i18n.js'
 
 /**
  * Subscribable views of a page's history: Atom 1.0 (RFC 4287) and RSS 2.0 with one entry per
@@ -12,33 +20,6 @@ import { HISTORY_LIMIT, incidentUrl, type PublicContext } from './statuspage-jso
 export interface FeedContext extends PublicContext {
   /** The feed's own URL for rel="self"; defaults to Statuspage's /history.atom and /history.rss. */
   feedUrl?: string
-}
-
-const STATUS_LABELS: Record<Locale, Record<string, string>> = {
-  en: {
-    investigating: 'Investigating',
-    identified: 'Identified',
-    monitoring: 'Monitoring',
-    resolved: 'Resolved',
-    false_alarm: 'False alarm',
-    scheduled: 'Scheduled',
-    in_progress: 'In progress',
-    verifying: 'Verifying',
-    completed: 'Completed',
-    postmortem: 'Postmortem',
-  },
-  fr: {
-    investigating: 'Enquête en cours',
-    identified: 'Identifié',
-    monitoring: 'Surveillance',
-    resolved: 'Résolu',
-    false_alarm: 'Fausse alerte',
-    scheduled: 'Planifiée',
-    in_progress: 'En cours',
-    verifying: 'Vérification',
-    completed: 'Terminée',
-    postmortem: 'Post-mortem',
-  },
 }
 
 const FEED_TITLES: Record<Locale, (name: string) => string> = {
@@ -59,8 +40,14 @@ const CALENDAR_NAMES: Record<Locale, (name: string) => string> = {
 const LANGUAGE_TAGS: Record<Locale, string> = { en: 'en', fr: 'fr' }
 const DATE_LOCALES: Record<Locale, string> = { en: 'en-US', fr: 'fr-FR' }
 
-function statusLabel(locale: Locale, status: string): string {
-  return STATUS_LABELS[locale][status] ?? status
+/** The page's own status labels (src/http/public/i18n.ts), so feeds and pages say the same. */
+function statusLabel(
+  locale: Locale,
+  status: IncidentStatus | MaintenanceStatus | 'postmortem',
+): string {
+  return status === 'postmortem'
+    ? t(locale, 'incident.postmortem')
+    : incidentStatusLabel(locale, status)
 }
 
 const dateFormatters = new Map<string, Intl.DateTimeFormat>()
