@@ -1,10 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /**
- * Shape comparison against real Statuspage v2 payloads (shared/fixtures/statuspage, beside the
- * repository): key sets and key order at every object level, and value types.
+ * Shape comparison against real Statuspage v2 payloads (test/fixtures/statuspage): key sets and
+ * key order at every object level, and value types.
  */
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
@@ -20,21 +20,11 @@ export const FIXTURE_FILES = [
 ] as const
 export type FixtureName = (typeof FIXTURE_FILES)[number]
 
+/** Copies of the real payloads live in test/fixtures/statuspage (see its README). */
 function findFixtureDir(): string {
   const fromEnv = process.env['STATUSPAGE_FIXTURES']
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv
-  // The repository's folder, then each parent: shared/ lies beside the work tree or the clone.
-  let dir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-  for (;;) {
-    const candidate = join(dir, 'shared', 'fixtures', 'statuspage')
-    if (existsSync(join(candidate, 'twilio-summary.json'))) return candidate
-    const parent = dirname(dir)
-    if (parent === dir) break
-    dir = parent
-  }
-  throw new Error(
-    'The Statuspage fixtures (shared/fixtures/statuspage) were not found beside the repository; set STATUSPAGE_FIXTURES.',
-  )
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'statuspage')
 }
 
 const cache = new Map<FixtureName, JsonObject>()
