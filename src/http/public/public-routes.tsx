@@ -27,6 +27,11 @@ import {
   renderStatusPage,
 } from './views/index.js'
 
+interface ServeOptions {
+  cors?: boolean
+  load?: (surface: Surface) => Loader
+}
+
 /** Requests on a page's own host (slug subdomain or custom domain) are routed under this prefix. */
 export const PAGE_HOST_PREFIX = '/_host'
 
@@ -281,16 +286,29 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
     return reply.send(artifact.body)
   }
 
-  async function serve(
+  /** Answers from memory synchronously when it can (no promise at all), else goes the long way. */
+  function serve(
     request: FastifyRequest,
     reply: FastifyReply,
     kind: 'html' | 'resource',
     key: (surface: Surface) => string,
     render: (surface: Surface) => Render,
-    options: { cors?: boolean; load?: (surface: Surface) => Loader } = {},
-  ) {
+    options: ServeOptions = {},
+  ): Promise<FastifyReply> | undefined {
     const hit = fromMemory(request, key)
-    if (hit !== undefined) return send(request, reply, hit.artifact, hit.address, options)
+    if (hit === undefined) return serveFromCache(request, reply, kind, key, render, options)
+    send(request, reply, hit.artifact, hit.address, options)
+    return undefined
+  }
+
+  async function serveFromCache(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    kind: 'html' | 'resource',
+    key: (surface: Surface) => string,
+    render: (surface: Surface) => Render,
+    options: ServeOptions,
+  ): Promise<FastifyReply> {
     const surface = await resolve(request)
     if (surface === undefined) return notFound(reply)
     if ((await gate(request, reply, surface, kind)) === 'denied') return reply
@@ -314,7 +332,7 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
   const html = (body: string) => ({ body, contentType: 'text/html; charset=utf-8' })
 
   for (const prefix of ['/p/:slug', `${PAGE_HOST_PREFIX}/:host`]) {
-    app.get(prefix === '/p/:slug' ? prefix : `${prefix}/`, async (request, reply) => {
+    app.get(prefix === '/p/:slug' ? prefix : `${prefix}/`, (request, reply) => {
       return serve(
         request,
         reply,
@@ -378,7 +396,7 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
     })
 
     for (const [path, builder] of Object.entries(JSON_RESOURCES)) {
-      app.get(`${prefix}/api/v2/${path}`, async (request, reply) =>
+      app.get(`${prefix}/api/v2/${path}`, (request, reply) =>
         serve(
           request,
           reply,
