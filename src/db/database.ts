@@ -169,6 +169,10 @@ function createPostgres(databaseUrl: string, poolSize: number): Database {
     connectionTimeoutMillis: 10_000,
     types: pgTypes,
   })
+  // An idle connection that the server ends (a PostgreSQL restart or failover) is an 'error'
+  // event on the pool; unhandled, it would crash the process. The pool drops that client and
+  // the next query opens a new connection, so there is nothing else to do.
+  pool.on('error', () => undefined)
   const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) })
   const url = new URL(databaseUrl)
   return {

@@ -124,21 +124,26 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
   }
 
   // Every state-changing request carries the CSRF token; body parsing happens before preValidation.
-  // Callback-style hooks below: on the hot path of a cached status page, an async hook per
-  // request costs measurably more than the work it does.
-  app.addHook('preValidation', (request, reply, done) => {
-    if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') {
-      done()
-      return
-    }
+  // Every state-changing route checks the CSRF token (after the body is parsed). Attached per
+  // route rather than as a global hook, so reading a status page does not pay for it.
+  const checkCsrf = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    done: (error?: Error) => void,
+  ) => {
     app.csrfProtection(request, reply, (error?: Error) => {
       done(error)
     })
-  })
-
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (!reply.hasHeader('cache-control')) reply.header('Cache-Control', 'no-store')
-    done(null, payload)
+  }
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    if (methods.every((method) => method === 'GET' || method === 'HEAD' || method === 'OPTIONS'))
+      return
+    const existing = route.preValidation
+    route.preValidation =
+      existing === undefined
+        ? [checkCsrf]
+        : [checkCsrf, ...(Array.isArray(existing) ? existing : [existing])]
   })
 
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
@@ -264,6 +269,8 @@ function securityHeadersFor(https: boolean): Record<string, string> {
     'x-frame-options': 'SAMEORIGIN',
     'x-permitted-cross-domain-policies': 'none',
     'x-xss-protection': '0',
+    // Private by default; public pages and assets say otherwise when they answer.
+    'cache-control': 'no-store',
     ...(https ? { 'strict-transport-security': 'max-age=31536000; includeSubDomains' } : {}),
   }
 }
