@@ -50,17 +50,66 @@ interface CachedAddress {
 const ADDRESS_TTL_MS = 5000
 const JSON_TYPE = 'application/json; charset=utf-8'
 
-type JsonBuilder = (snapshot: PageSnapshot, ctx: { pageUrl: string; now: Date }) => unknown
+type PageContext = { pageUrl: string; now: Date }
 
-const JSON_RESOURCES: Record<string, JsonBuilder> = {
-  'summary.json': summaryJson,
-  'status.json': statusJson,
-  'components.json': componentsJson,
-  'incidents.json': incidentsJson,
-  'incidents/unresolved.json': unresolvedIncidentsJson,
-  'scheduled-maintenances.json': scheduledMaintenancesJson,
-  'scheduled-maintenances/upcoming.json': upcomingMaintenancesJson,
-  'scheduled-maintenances/active.json': activeMaintenancesJson,
+const json =
+  (builder: (snapshot: PageSnapshot, ctx: PageContext) => unknown) =>
+  (snapshot: PageSnapshot, ctx: PageContext) =>
+    renderJson(builder(snapshot, ctx))
+
+/**
+ * The resources made from the whole page, by path under the page's base: one table, one route
+ * each. `cors` marks what other sites may embed (widgets, feed readers, badges in READMEs).
+ */
+const PAGE_RESOURCES: Record<
+  string,
+  {
+    render: (snapshot: PageSnapshot, ctx: PageContext) => string
+    contentType: string
+    cors: boolean
+  }
+> = {
+  'api/v2/summary.json': { render: json(summaryJson), contentType: JSON_TYPE, cors: true },
+  'api/v2/status.json': { render: json(statusJson), contentType: JSON_TYPE, cors: true },
+  'api/v2/components.json': { render: json(componentsJson), contentType: JSON_TYPE, cors: true },
+  'api/v2/incidents.json': { render: json(incidentsJson), contentType: JSON_TYPE, cors: true },
+  'api/v2/incidents/unresolved.json': {
+    render: json(unresolvedIncidentsJson),
+    contentType: JSON_TYPE,
+    cors: true,
+  },
+  'api/v2/scheduled-maintenances.json': {
+    render: json(scheduledMaintenancesJson),
+    contentType: JSON_TYPE,
+    cors: true,
+  },
+  'api/v2/scheduled-maintenances/upcoming.json': {
+    render: json(upcomingMaintenancesJson),
+    contentType: JSON_TYPE,
+    cors: true,
+  },
+  'api/v2/scheduled-maintenances/active.json': {
+    render: json(activeMaintenancesJson),
+    contentType: JSON_TYPE,
+    cors: true,
+  },
+  'history.atom': {
+    render: atomFeed,
+    contentType: 'application/atom+xml; charset=utf-8',
+    cors: true,
+  },
+  'history.rss': { render: rssFeed, contentType: 'application/rss+xml; charset=utf-8', cors: true },
+  'maintenance.ics': { render: icalFeed, contentType: 'text/calendar; charset=utf-8', cors: true },
+  'badge.svg': {
+    render: (snapshot) => pageBadge(snapshot),
+    contentType: 'image/svg+xml',
+    cors: true,
+  },
+  'theme.css': {
+    render: (snapshot) => themeCss(snapshot),
+    contentType: 'text/css; charset=utf-8',
+    cors: false,
+  },
 }
 
 export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCache): void {
@@ -395,73 +444,24 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
       )
     })
 
-    for (const [path, builder] of Object.entries(JSON_RESOURCES)) {
-      app.get(`${prefix}/api/v2/${path}`, (request, reply) =>
+    for (const [path, resource] of Object.entries(PAGE_RESOURCES)) {
+      app.get(`${prefix}/${path}`, (request, reply) =>
         serve(
           request,
           reply,
           'resource',
-          () => `json:${path}`,
+          () => path,
           () => (snapshot) => ({
-            body: renderJson(
-              builder(snapshot, { pageUrl: pageUrl(snapshot), now: snapshot.generatedAt }),
-            ),
-            contentType: JSON_TYPE,
+            body: resource.render(snapshot, {
+              pageUrl: pageUrl(snapshot),
+              now: snapshot.generatedAt,
+            }),
+            contentType: resource.contentType,
           }),
-          { cors: true },
+          { cors: resource.cors },
         ),
       )
     }
-
-    app.get(`${prefix}/history.atom`, async (request, reply) =>
-      serve(
-        request,
-        reply,
-        'resource',
-        () => 'atom',
-        () => (snapshot) => ({
-          body: atomFeed(snapshot, { pageUrl: pageUrl(snapshot), now: snapshot.generatedAt }),
-          contentType: 'application/atom+xml; charset=utf-8',
-        }),
-        { cors: true },
-      ),
-    )
-    app.get(`${prefix}/history.rss`, async (request, reply) =>
-      serve(
-        request,
-        reply,
-        'resource',
-        () => 'rss',
-        () => (snapshot) => ({
-          body: rssFeed(snapshot, { pageUrl: pageUrl(snapshot), now: snapshot.generatedAt }),
-          contentType: 'application/rss+xml; charset=utf-8',
-        }),
-        { cors: true },
-      ),
-    )
-    app.get(`${prefix}/maintenance.ics`, async (request, reply) =>
-      serve(
-        request,
-        reply,
-        'resource',
-        () => 'ics',
-        () => (snapshot) => ({
-          body: icalFeed(snapshot, { pageUrl: pageUrl(snapshot), now: snapshot.generatedAt }),
-          contentType: 'text/calendar; charset=utf-8',
-        }),
-        { cors: true },
-      ),
-    )
-    app.get(`${prefix}/badge.svg`, async (request, reply) =>
-      serve(
-        request,
-        reply,
-        'resource',
-        () => 'badge',
-        () => (snapshot) => ({ body: pageBadge(snapshot), contentType: 'image/svg+xml' }),
-        { cors: true },
-      ),
-    )
     app.get(`${prefix}/components/:componentId/badge.svg`, async (request, reply) => {
       const { componentId } = request.params as { componentId: string }
       if (!/^[a-z0-9]{12}$/.test(componentId)) return notFound(reply)
@@ -477,16 +477,6 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
         { cors: true },
       )
     })
-    app.get(`${prefix}/theme.css`, async (request, reply) =>
-      serve(
-        request,
-        reply,
-        'resource',
-        () => 'theme',
-        () => (snapshot) => ({ body: themeCss(snapshot), contentType: 'text/css; charset=utf-8' }),
-      ),
-    )
-
     app.get(`${prefix}/logo`, async (request, reply) => {
       const surface = await resolve(request)
       if (surface === undefined) return notFound(reply)
