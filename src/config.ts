@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { parseAllowedRanges } from './notify/outbound-http.js'
+
+const DAY_MS = 24 * 3_600_000
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 
@@ -31,6 +34,24 @@ export interface Config {
   setupLinkTtlMs: number
   shutdownTimeoutMs: number
   migrateOnStart: boolean
+  notify: NotifyConfig
+}
+
+export interface NotifyConfig {
+  /** Attempts per delivery before it is marked failed. */
+  maxAttempts: number
+  /** First retry delay of a failed delivery; it doubles with each attempt. */
+  retryBaseMs: number
+  /** Deliveries sent at the same time by one worker process. */
+  concurrency: number
+  /** Private or reserved ranges that webhooks may reach anyway (CIDR). */
+  webhookAllowedRanges: string[]
+  confirmTtlMs: number
+  linkTtlMs: number
+  unconfirmedRetentionMs: number
+  deliveryRetentionMs: number
+  /** 0 turns maintenance reminders off. */
+  reminderMs: number
 }
 
 export class ConfigError extends Error {
@@ -207,6 +228,18 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         .filter((part) => part !== '')
   }
 
+  const webhookAllowedRanges = (get('WEBHOOK_ALLOWED_RANGES') ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+  try {
+    parseAllowedRanges(webhookAllowedRanges)
+  } catch {
+    problems.push(
+      `WEBHOOK_ALLOWED_RANGES=${webhookAllowedRanges.join(',')} is not valid: use a comma list of CIDR ranges such as 10.1.0.0/16,fd00::/8.`,
+    )
+  }
+
   const config: Config = {
     port,
     host,
@@ -226,6 +259,17 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     setupLinkTtlMs: int('SETUP_LINK_TTL_HOURS', 24, 1, 24 * 30) * 3_600_000,
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_SECONDS', 10, 1, 600) * 1000,
     migrateOnStart: bool('MIGRATE_ON_START', true),
+    notify: {
+      maxAttempts: int('NOTIFY_MAX_ATTEMPTS', 8, 1, 50),
+      retryBaseMs: int('NOTIFY_RETRY_BASE_MS', 30_000, 10, 3_600_000),
+      concurrency: int('NOTIFY_CONCURRENCY', 10, 1, 200),
+      webhookAllowedRanges,
+      confirmTtlMs: int('SUBSCRIBER_CONFIRM_TTL_HOURS', 48, 1, 720) * 3_600_000,
+      linkTtlMs: int('SUBSCRIBER_LINK_TTL_DAYS', 365, 1, 3650) * DAY_MS,
+      unconfirmedRetentionMs: int('UNCONFIRMED_SUBSCRIBER_RETENTION_DAYS', 7, 1, 365) * DAY_MS,
+      deliveryRetentionMs: int('DELIVERY_LOG_RETENTION_DAYS', 90, 1, 3650) * DAY_MS,
+      reminderMs: int('MAINTENANCE_REMINDER_MINUTES', 60, 0, 7 * 24 * 60) * 60_000,
+    },
   }
   if (config.sessionIdleTimeoutMs > config.sessionAbsoluteTimeoutMs) {
     problems.push(

@@ -1,6 +1,7 @@
 import type { Config } from './config.js'
 import { buildServer } from './http/server.js'
 import { housekeepingJobs } from './jobs/housekeeping.js'
+import type { QueueRunner } from './jobs/queue.js'
 import { startWorker, type Worker } from './jobs/worker.js'
 import { createLogger } from './logger.js'
 import { openRuntime } from './runtime.js'
@@ -26,6 +27,7 @@ export async function start(
   )
 
   let worker: Worker | undefined
+  let queueRunner: QueueRunner | undefined
   let url: string | undefined
   let app: Awaited<ReturnType<typeof buildServer>> | undefined
   try {
@@ -35,9 +37,16 @@ export async function start(
           db: runtime.database.db,
           sessions: runtime.services.sessions,
           clock: runtime.clock,
+          notifications: runtime.services.notifications,
+          subscribers: runtime.services.subscribers,
+          incidents: runtime.services.incidents,
+          notify: config.notify,
         }),
         logger,
       )
+      queueRunner = await runtime.queue.start(runtime.services.notifications.handlers, {
+        concurrency: config.notify.concurrency,
+      })
     }
     if (mode !== 'worker') {
       app = await buildServer({
@@ -55,6 +64,7 @@ export async function start(
     }
   } catch (error) {
     await app?.close()
+    await queueRunner?.stop()
     await worker?.stop()
     await runtime.close()
     throw error
@@ -70,6 +80,7 @@ export async function start(
       }, config.shutdownTimeoutMs)
       deadline.unref()
       await app?.close()
+      await queueRunner?.stop()
       await worker?.stop()
       await runtime.close()
       clearTimeout(deadline)

@@ -8,6 +8,8 @@ import { createPageChangeFeed, type PageChangeFeed } from './db/page-change-feed
 import { hasPendingMigrations, migrateToLatest } from './db/migrator.js'
 import { systemClock, type Clock } from './domain/clock.js'
 import { createBackgroundTasks, type BackgroundTasks } from './jobs/background-tasks.js'
+import { createJobQueue, type JobQueue } from './jobs/queue.js'
+import { createOutboundHttp } from './notify/outbound-http.js'
 import { createEmailSender, type EmailSender } from './notify/email-sender.js'
 import { createServices, type Services } from './services.js'
 
@@ -21,6 +23,7 @@ export interface Runtime {
   emailSender: EmailSender
   background: BackgroundTasks
   pageFeed: PageChangeFeed
+  queue: JobQueue
   services: Services
   close(): Promise<void>
 }
@@ -76,6 +79,8 @@ export async function openRuntime(
     })
     const background = createBackgroundTasks(logger)
     const pageFeed = createPageChangeFeed({ databaseUrl: config.databaseUrl, logger })
+    const queue = createJobQueue(database, logger)
+    const outbound = createOutboundHttp({ allowedRanges: config.notify.webhookAllowedRanges })
     const services = createServices({
       config,
       database,
@@ -85,6 +90,8 @@ export async function openRuntime(
       emailSender,
       background,
       pageEvents: pageFeed,
+      queue,
+      outbound,
     })
     return {
       config,
@@ -96,10 +103,12 @@ export async function openRuntime(
       emailSender,
       background,
       pageFeed,
+      queue,
       services,
       async close() {
         await background.drain()
         await pageFeed.close()
+        await outbound.close()
         emailSender.close()
         await database.close()
       },

@@ -15,6 +15,14 @@ import { createIncidentService } from './domain/pages/incident-service.js'
 import type { PageEvents } from './domain/pages/page-events.js'
 import { createPageService } from './domain/pages/page-service.js'
 import { createPublicPageService } from './domain/pages/public-page-service.js'
+import { createLinkSigner } from './domain/subscribers/links.js'
+import {
+  createNotificationService,
+  type JobEnqueuer,
+} from './domain/subscribers/notification-service.js'
+import { createSubscriberService } from './domain/subscribers/subscriber-service.js'
+import { createDispatcher } from './notify/dispatcher.js'
+import type { OutboundHttp } from './notify/outbound-http.js'
 
 export interface ServiceDeps {
   config: Config
@@ -25,6 +33,8 @@ export interface ServiceDeps {
   emailSender: EmailSender
   background: BackgroundTasks
   pageEvents: PageEvents
+  queue: JobEnqueuer
+  outbound: OutboundHttp
 }
 
 export type Services = ReturnType<typeof createServices>
@@ -33,6 +43,27 @@ export type Services = ReturnType<typeof createServices>
 export function createServices(deps: ServiceDeps) {
   const { config, database, keyRing, clock, emailSender, background, pageEvents } = deps
   const db = database.db
+  const links = createLinkSigner(keyRing)
+  const notifications = createNotificationService({
+    db,
+    keyRing,
+    clock,
+    queue: deps.queue,
+    links,
+    logger: deps.logger,
+    dispatcher: createDispatcher({
+      sendMail: emailSender.send,
+      outbound: deps.outbound,
+      messageIdDomain: config.baseUrl.hostname,
+    }),
+    settings: {
+      baseUrl: config.baseUrl,
+      maxAttempts: config.notify.maxAttempts,
+      retryBaseMs: config.notify.retryBaseMs,
+      linkTtlMs: config.notify.linkTtlMs,
+      reminderMs: config.notify.reminderMs,
+    },
+  })
   const sessions = createSessionService({
     db,
     clock,
@@ -57,8 +88,32 @@ export function createServices(deps: ServiceDeps) {
     accounts: createAccountService({ db, keyRing, clock }),
     mailbox: createMailboxService({ db, mailDir: emailSender.mailDir }),
     pages: createPageService({ db, clock, events: pageEvents }),
-    components: createComponentService({ db, clock, events: pageEvents }),
-    incidents: createIncidentService({ db, clock, events: pageEvents }),
+    components: createComponentService({
+      db,
+      clock,
+      events: pageEvents,
+      notifier: notifications.notifier,
+    }),
+    incidents: createIncidentService({
+      db,
+      clock,
+      events: pageEvents,
+      notifier: notifications.notifier,
+    }),
+    notifications,
+    subscribers: createSubscriberService({
+      db,
+      keyRing,
+      clock,
+      links,
+      sendMail: emailSender.send,
+      defer: background.defer,
+      settings: {
+        baseUrl: config.baseUrl,
+        confirmTtlMs: config.notify.confirmTtlMs,
+        linkTtlMs: config.notify.linkTtlMs,
+      },
+    }),
     publicPages: createPublicPageService({ db, clock }),
     health: {
       async readiness(): Promise<{ database: boolean; migrations: boolean }> {

@@ -36,6 +36,8 @@ export interface Database {
   readonly dialect: Dialect
   /** Where the data lives, without credentials, for logs. */
   readonly description: string
+  /** On PostgreSQL: the URL and the pool, for graphile-worker's queue. */
+  readonly postgres?: { url: string; pool: pg.Pool }
   ping(): Promise<void>
   close(): Promise<void>
 }
@@ -178,6 +180,7 @@ function createPostgres(databaseUrl: string, poolSize: number): Database {
   return {
     db,
     dialect: 'postgres',
+    postgres: { url: databaseUrl, pool },
     description: `PostgreSQL at ${url.hostname}:${url.port || '5432'}${url.pathname}`,
     async ping() {
       await sql`SELECT 1`.execute(db)

@@ -1,3 +1,4 @@
+import { Logger as QueueLogger, runMigrations as runQueueMigrations } from 'graphile-worker'
 import { sql } from 'kysely'
 import { Migrator, type MigrationResultSet } from 'kysely/migration'
 import type { Database } from './database.js'
@@ -48,8 +49,17 @@ async function exclusively<T>(database: Database, run: () => Promise<T>): Promis
   }
 }
 
+const silentQueueLogger = new QueueLogger(() => () => undefined)
+
 export async function migrateToLatest(database: Database): Promise<string[]> {
-  return exclusively(database, async () => unwrap(await createMigrator(database).migrateToLatest()))
+  const applied = await exclusively(database, async () =>
+    unwrap(await createMigrator(database).migrateToLatest()),
+  )
+  // The job queue on PostgreSQL is graphile-worker, which keeps its own schema up to date.
+  if (database.postgres !== undefined)
+    await runQueueMigrations({ pgPool: database.postgres.pool, logger: silentQueueLogger })
+
+  return applied
 }
 
 export async function migrateDown(database: Database, steps: number): Promise<string[]> {

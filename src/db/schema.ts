@@ -99,6 +99,8 @@ export interface PagesTable {
   support_url: string | null
   homepage_url: string | null
   custom_domain: string | null
+  privacy_notice: ColumnType<string | null, string | null | undefined, string | null>
+  notify_team: ColumnType<SqlBool, boolean | undefined, boolean>
   version: number
   created_at: Timestamp
   updated_at: Timestamp
@@ -153,6 +155,7 @@ export interface IncidentsTable {
   maintenance_restore: string | null
   postmortem_body: string | null
   postmortem_published_at: NullableTimestamp
+  reminder_sent_at: NullableTimestamp
   created_at: Timestamp
   updated_at: Timestamp
 }
@@ -200,6 +203,101 @@ export interface IncidentTemplatesTable {
   updated_at: Timestamp
 }
 
+export type SubscriberChannel = 'email' | 'webhook' | 'slack' | 'teams' | 'google_chat' | 'discord'
+export type SubscriberState = 'pending' | 'active' | 'unsubscribed'
+export type ConsentSource = 'form' | 'import' | 'dashboard' | 'api'
+export type DeliveryState = 'queued' | 'sending' | 'sent' | 'failed' | 'cancelled'
+
+export interface ConsentTextsTable {
+  id: string
+  text: string
+  created_at: Timestamp
+}
+
+export interface SubscribersTable {
+  id: string
+  page_id: string
+  channel: SubscriberChannel
+  address_ciphertext: string
+  address_index: string
+  secret_ciphertext: string | null
+  state: SubscriberState
+  all_components: Bool
+  confirm_token_hash: string | null
+  confirm_expires_at: NullableTimestamp
+  confirmed_at: NullableTimestamp
+  unsubscribed_at: NullableTimestamp
+  consent_at: Timestamp
+  consent_source: ConsentSource
+  consent_text_id: string | null
+  consent_ip_ciphertext: string | null
+  consent_user_agent_ciphertext: string | null
+  consent_actor_user_id: string | null
+  /** Bumped to invalidate every manage link sent so far. */
+  manage_generation: number
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface SubscriberComponentsTable {
+  subscriber_id: string
+  component_id: string
+}
+
+export interface MemberNotificationOptoutsTable {
+  user_id: string
+  page_id: string
+  created_at: Timestamp
+}
+
+export interface NotificationEventsTable {
+  id: string
+  page_id: string
+  type: string
+  incident_id: string | null
+  update_id: string | null
+  component_change_id: string | null
+  /** JSON array of component ids; empty means the whole page. */
+  component_ids: string
+  /** JSON of the NotificationMessage, frozen when the event happened. */
+  message: string
+  fanout_cursor: string | null
+  fanout_done_at: NullableTimestamp
+  created_at: Timestamp
+}
+
+export interface DeliveriesTable {
+  id: string
+  event_id: string
+  page_id: string
+  recipient_key: string
+  subscriber_id: string | null
+  user_id: string | null
+  channel: SubscriberChannel
+  state: DeliveryState
+  attempts: number
+  last_error: string | null
+  next_attempt_at: NullableTimestamp
+  sent_at: NullableTimestamp
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+/** The embedded (SQLite) job queue; PostgreSQL uses graphile-worker. */
+export interface JobsTable {
+  id: ColumnType<number, never, never>
+  task: string
+  payload: string
+  job_key: string | null
+  run_at: Timestamp
+  attempts: number
+  max_attempts: number
+  locked_at: NullableTimestamp
+  locked_by: string | null
+  last_error: string | null
+  created_at: Timestamp
+}
+
 export interface DatabaseSchema {
   meta: MetaTable
   data_keys: DataKeysTable
@@ -219,4 +317,11 @@ export interface DatabaseSchema {
   incident_updates: IncidentUpdatesTable
   incident_update_revisions: IncidentUpdateRevisionsTable
   incident_templates: IncidentTemplatesTable
+  consent_texts: ConsentTextsTable
+  subscribers: SubscribersTable
+  subscriber_components: SubscriberComponentsTable
+  member_notification_optouts: MemberNotificationOptoutsTable
+  notification_events: NotificationEventsTable
+  deliveries: DeliveriesTable
+  jobs: JobsTable
 }

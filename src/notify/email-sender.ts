@@ -61,6 +61,7 @@ export function createEmailSender(options: EmailSenderOptions): EmailSender {
           subject: mail.subject,
           text: mail.text,
           html: mail.html,
+          ...extras(mail),
         })
         await record(mail, 'smtp', null)
       },
@@ -89,6 +90,7 @@ export function createEmailSender(options: EmailSenderOptions): EmailSender {
         subject: mail.subject,
         text: mail.text,
         html: mail.html,
+        ...extras(mail),
       })
       const id = generateId()
       const fileName = `${new Date().toISOString().replace(/[:.]/g, '-')}-${id}.eml`
@@ -124,5 +126,12 @@ export function createEmailSender(options: EmailSenderOptions): EmailSender {
         created_at: new Date(),
       })
       .execute()
+  }
+}
+
+function extras(mail: OutgoingMail): { headers?: Record<string, string>; messageId?: string } {
+  return {
+    ...(mail.headers === undefined ? {} : { headers: mail.headers }),
+    ...(mail.messageId === undefined ? {} : { messageId: mail.messageId }),
   }
 }

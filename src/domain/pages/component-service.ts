@@ -6,6 +6,7 @@ import type { Clock } from '../clock.js'
 import { NotFoundError, ValidationError } from '../errors.js'
 import { InputChecker } from '../validation.js'
 import { requirePageRole } from './page-access.js'
+import { silentNotifier, type PageNotifier } from './page-notifier.js'
 import type { PageEvents } from './page-events.js'
 import { bumpPageVersion, listComponents, toComponent } from './page-repository.js'
 import { COMPONENT_STATUSES, type Component, type ComponentStatus } from './types.js'
@@ -36,17 +37,19 @@ export async function recordStatusChange(
   status: ComponentStatus,
   at: Date,
   incidentId: string | null,
-): Promise<void> {
+): Promise<string> {
+  const id = generateId()
   await db
     .insertInto('component_status_changes')
     .values({
-      id: generateId(),
+      id,
       component_id: componentId,
       status,
       incident_id: incidentId,
       changed_at: at,
     })
     .execute()
+  return id
 }
 
 export type ComponentService = ReturnType<typeof createComponentService>
@@ -55,7 +58,9 @@ export function createComponentService({
   db,
   clock,
   events,
+  notifier = silentNotifier,
 }: {
+  notifier?: PageNotifier
   db: Kysely<DatabaseSchema>
   clock: Clock
   events: PageEvents
@@ -206,8 +211,17 @@ export function createComponentService({
           .where('id', '=', componentId)
           .execute()
       }
-      if (status !== undefined && status !== current.status)
-        await recordStatusChange(trx, componentId, status, now, null)
+      if (status !== undefined && status !== current.status) {
+        const changeId = await recordStatusChange(trx, componentId, status, now, null)
+        await notifier.componentChange(trx, {
+          pageId: current.pageId,
+          componentId,
+          changeId,
+          oldStatus: current.status,
+          newStatus: status,
+          at: now,
+        })
+      }
       await bumpPageVersion(trx, current.pageId, now)
     })
     events.changed(current.pageId)

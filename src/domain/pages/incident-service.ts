@@ -7,6 +7,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.js'
 import { InputChecker } from '../validation.js'
 import { parseComponentStatus, recordStatusChange } from './component-service.js'
 import { requirePageRole } from './page-access.js'
+import { silentNotifier, type NotificationEventType, type PageNotifier } from './page-notifier.js'
 import type { PageEvents } from './page-events.js'
 import {
   bumpPageVersion,
@@ -92,7 +93,9 @@ export function createIncidentService({
   db,
   clock,
   events,
+  notifier = silentNotifier,
 }: {
+  notifier?: PageNotifier
   db: Db
   clock: Clock
   events: PageEvents
@@ -193,7 +196,15 @@ export function createIncidentService({
           .set({ status, updated_at: at })
           .where('id', '=', componentId)
           .execute()
-        await recordStatusChange(trx, componentId, status, at, incidentId)
+        const changeId = await recordStatusChange(trx, componentId, status, at, incidentId)
+        await notifier.componentChange(trx, {
+          pageId,
+          componentId,
+          changeId,
+          oldStatus: component.status,
+          newStatus: status,
+          at,
+        })
       }
       await trx
         .insertInto('incident_components')
@@ -326,16 +337,25 @@ export function createIncidentService({
         changes,
         displayAt.getTime() < now.getTime() ? displayAt : now,
       )
-      await insertUpdate(trx, {
+      const deliverNotifications = truthy(input.deliverNotifications, true)
+      const updateId = await insertUpdate(trx, {
         incidentId: id,
         status,
         body,
         displayAt,
-        deliverNotifications: truthy(input.deliverNotifications, true),
+        deliverNotifications,
         affected,
         author: { userId: actor.userId },
         now,
       })
+      if (deliverNotifications)
+        await notifier.incidentUpdate(trx, {
+          pageId,
+          incidentId: id,
+          updateId,
+          type: 'incident.created',
+          at: now,
+        })
       await bumpPageVersion(trx, pageId, now)
     })
     events.changed(pageId)
@@ -407,16 +427,25 @@ export function createIncidentService({
           .insertInto('incident_components')
           .values({ incident_id: id, component_id: componentId })
           .execute()
-      await insertUpdate(trx, {
+      const deliverNotifications = truthy(input.deliverNotifications, true)
+      const updateId = await insertUpdate(trx, {
         incidentId: id,
         status: 'scheduled',
         body,
         displayAt: now,
-        deliverNotifications: truthy(input.deliverNotifications, true),
+        deliverNotifications,
         affected: null,
         author: { userId: actor.userId },
         now,
       })
+      if (deliverNotifications)
+        await notifier.incidentUpdate(trx, {
+          pageId,
+          incidentId: id,
+          updateId,
+          type: 'maintenance.scheduled',
+          at: now,
+        })
       await bumpPageVersion(trx, pageId, now)
     })
     events.changed(pageId)
@@ -534,7 +563,7 @@ export function createIncidentService({
       })
       .where('id', '=', row.id)
       .execute()
-    await insertUpdate(trx, {
+    const updateId = await insertUpdate(trx, {
       incidentId: row.id,
       status,
       body,
@@ -544,6 +573,14 @@ export function createIncidentService({
       author: options.author,
       now,
     })
+    if (options.deliverNotifications)
+      await notifier.incidentUpdate(trx, {
+        pageId: row.page_id,
+        incidentId: row.id,
+        updateId,
+        type: eventTypeOf(row.kind, status),
+        at: now,
+      })
     await bumpPageVersion(trx, row.page_id, now)
   }
 
@@ -758,6 +795,7 @@ export function createIncidentService({
           .where('id', '=', candidate.id)
           .executeTakeFirst()
         if (row === undefined) return false
+        const announced = await wasAnnounced(trx, row.id)
         let moved = false
         if (
           row.status === 'scheduled' &&
@@ -772,7 +810,7 @@ export function createIncidentService({
             'in_progress',
             automaticMessage(row, 'in_progress', locales),
             new Map(),
-            systemOptions(now),
+            systemOptions(now, announced),
           )
           row = await trx
             .selectFrom('incidents')
@@ -796,7 +834,7 @@ export function createIncidentService({
             automaticMessage(row, 'completed', locales),
             new Map(),
             // One millisecond after a start made in the same run, so the timeline keeps its order.
-            systemOptions(moved ? new Date(now.getTime() + 1) : now),
+            systemOptions(moved ? new Date(now.getTime() + 1) : now, announced),
           )
           moved = true
           steps++
@@ -927,14 +965,26 @@ function automaticMessage(
   )
 }
 
-function systemOptions(now: Date) {
+function systemOptions(now: Date, deliverNotifications: boolean) {
   return {
     displayAt: now,
     now,
-    deliverNotifications: true,
+    deliverNotifications,
     author: null,
     explicitComponents: false,
   }
+}
+
+/** Automatic steps of a maintenance are announced when its scheduling was. */
+async function wasAnnounced(trx: Db, incidentId: string): Promise<boolean> {
+  const first = await trx
+    .selectFrom('incident_updates')
+    .select('deliver_notifications')
+    .where('incident_id', '=', incidentId)
+    .orderBy('created_at')
+    .limit(1)
+    .executeTakeFirst()
+  return first === undefined ? true : Boolean(first.deliver_notifications)
 }
 
 /** Takes the row for one worker: only the update that sees the expected status wins. */
@@ -960,11 +1010,12 @@ async function insertUpdate(
     author: Author
     now: Date
   },
-): Promise<void> {
+): Promise<string> {
+  const id = generateId()
   await trx
     .insertInto('incident_updates')
     .values({
-      id: generateId(),
+      id,
       incident_id: input.incidentId,
       status: input.status,
       body: input.body,
@@ -976,6 +1027,14 @@ async function insertUpdate(
       updated_at: input.now,
     })
     .execute()
+  return id
+}
+
+function eventTypeOf(kind: IncidentKind, status: string): NotificationEventType {
+  if (kind === 'incident') return 'incident.updated'
+  if (status === 'in_progress') return 'maintenance.started'
+  if (status === 'completed') return 'maintenance.completed'
+  return 'maintenance.updated'
 }
 
 async function insertRevision(
