@@ -1,6 +1,11 @@
 import { Webhook } from 'standardwebhooks'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { QueueRunner } from '../../src/jobs/queue.js'
+import {
+  SUBSCRIBER_CONTEXTS,
+  storeConsentText,
+  subscriberAddressIndex,
+} from '../../src/domain/subscribers/subscriber-repository.js'
 import { buildTestApp, type TestApp } from '../helpers/build-app.js'
 import { addMember } from '../helpers/factories.js'
 import { actorFor, createPageFixture, type PageFixture } from '../helpers/page-factories.js'
@@ -409,6 +414,84 @@ describe.each(testDialects)('notification pipeline (%s)', (dialect) => {
     ).map((e) => e.type)
     expect(types).toEqual(['maintenance.scheduled', 'maintenance.reminder'])
   })
+
+  it('fans out in batches, resumes after a crash, and two workers send each message once', async () => {
+    const f = await createPageFixture(t)
+    await db()
+      .updateTable('pages')
+      .set({ notify_team: false })
+      .where('id', '=', f.page.id)
+      .execute()
+    const { keyRing } = t.runtime
+    const now = new Date()
+    const consentTextId = await storeConsentText(db(), 'imported for a test', now)
+    const count = 601
+    const rows = Array.from({ length: count }, (_, i) => {
+      const email = `bulk${String(i)}@example.com`
+      return {
+        id: `bulk${String(i).padStart(8, '0')}`,
+        page_id: f.page.id,
+        channel: 'email' as const,
+        address_ciphertext: keyRing.encrypt(email, SUBSCRIBER_CONTEXTS.address),
+        address_index: subscriberAddressIndex(keyRing, 'email', email),
+        secret_ciphertext: null,
+        state: 'active' as const,
+        all_components: true,
+        confirm_token_hash: null,
+        confirm_expires_at: null,
+        confirmed_at: now,
+        unsubscribed_at: null,
+        consent_at: now,
+        consent_source: 'import' as const,
+        consent_text_id: consentTextId,
+        consent_ip_ciphertext: null,
+        consent_user_agent_ciphertext: null,
+        consent_actor_user_id: null,
+        manage_generation: 1,
+        created_at: now,
+        updated_at: now,
+      }
+    })
+    for (let i = 0; i < rows.length; i += 200)
+      await db()
+        .insertInto('subscribers')
+        .values(rows.slice(i, i + 200))
+        .execute()
+    await t.runtime.services.incidents.create(f.actor, f.page.id, { name: 'Bulk', body: 'x' })
+    const event = await db()
+      .selectFrom('notification_events')
+      .selectAll()
+      .where('page_id', '=', f.page.id)
+      .executeTakeFirstOrThrow()
+    const { handlers } = t.runtime.services.notifications
+    await handlers['notify.fanout']({ eventId: event.id })
+    expect(await deliveriesOf(f.page.id)).toHaveLength(count)
+    // A crash after the first batch committed: the cursor says where to go on.
+    await db()
+      .updateTable('notification_events')
+      .set({ fanout_done_at: null, fanout_cursor: rows[499]?.id ?? null })
+      .where('id', '=', event.id)
+      .execute()
+    await handlers['notify.fanout']({ eventId: event.id })
+    const deliveries = await deliveriesOf(f.page.id)
+    expect(deliveries).toHaveLength(count)
+    expect(new Set(deliveries.map((d) => d.recipient_key)).size).toBe(count)
+
+    // Two worker processes' worth of runners share the queue; every message goes out once.
+    const second = await t.runtime.queue.start(handlers, { concurrency: 4 })
+    await startQueue()
+    try {
+      await eventually(async () => {
+        const states = await deliveriesOf(f.page.id)
+        return states.every((d) => d.state === 'sent') ? true : undefined
+      }, 60_000)
+    } finally {
+      await second.stop()
+    }
+    const bulk = smtp.messages.filter((m) => m.subject.includes('Bulk'))
+    expect(bulk).toHaveLength(count)
+    expect(new Set(bulk.flatMap((m) => m.to)).size).toBe(count)
+  }, 90_000)
 
   it('an update that does not notify creates no event', async () => {
     const f = await createPageFixture(t)
