@@ -112,6 +112,7 @@ export function createServices(deps: ServiceDeps) {
         baseUrl: config.baseUrl,
         confirmTtlMs: config.notify.confirmTtlMs,
         linkTtlMs: config.notify.linkTtlMs,
+        webhookAllowedRanges: config.notify.webhookAllowedRanges,
       },
     }),
     publicPages: createPublicPageService({ db, clock }),

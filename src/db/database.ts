@@ -175,6 +175,11 @@ function createPostgres(databaseUrl: string, poolSize: number): Database {
   // event on the pool; unhandled, it would crash the process. The pool drops that client and
   // the next query opens a new connection, so there is nothing else to do.
   pool.on('error', () => undefined)
+  // A client whose connection drops while checked out emits 'error' on itself; the query in flight
+  // fails with that error already, so the event needs no further handling (but must be handled).
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined)
+  })
   const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) })
   const url = new URL(databaseUrl)
   return {

@@ -326,11 +326,27 @@ describe.each(testDialects)('notification pipeline (%s)', (dialect) => {
       smtp.messages.some((m) => m.to.includes('human@example.com') && /API/.test(m.subject)),
     ).toBe(false)
 
-    // A webhook to an address outside the allowed ranges fails at once, without retries.
+    // Private and metadata addresses are refused when a subscriber is added...
+    for (const address of ['http://10.0.0.1/x', 'http://169.254.169.254/latest', 'http://[::1]/x'])
+      await expect(
+        subscribers.add(f.actor, f.page.id, { channel: 'webhook', address }),
+      ).rejects.toThrow('Some fields are not valid')
+    // ...and again at every send: a name that later points elsewhere (DNS rebinding) fails at
+    // once, without retries.
     const blocked = await subscribers.add(f.actor, f.page.id, {
       channel: 'webhook',
-      address: 'http://127.0.0.2:9/blocked',
+      address: `${receiver.origin}/rebound`,
     })
+    await db()
+      .updateTable('subscribers')
+      .set({
+        address_ciphertext: t.runtime.keyRing.encrypt(
+          'http://127.0.0.2:9/blocked',
+          SUBSCRIBER_CONTEXTS.address,
+        ),
+      })
+      .where('id', '=', blocked.subscriber.id)
+      .execute()
     await components.update(f.actor, f.components.web.id, { status: 'major_outage' })
     const refused = await eventually(async () =>
       (await deliveriesOf(f.page.id)).find(

@@ -15,6 +15,8 @@ import {
   manageLinkEmail,
   subscriptionConfirmationEmail,
 } from '../../notify/subscriber-emails.js'
+import { isChatChannel, validateChatUrl } from '../../notify/channel-payloads.js'
+import { checkWebhookUrl } from '../../notify/outbound-http.js'
 import { generateWebhookSecret } from '../../notify/webhook-signature.js'
 import type { Defer } from '../../jobs/background-tasks.js'
 import type { Actor, RequestOrigin } from '../actor.js'
@@ -67,6 +69,8 @@ export interface SubscriberSettings {
   baseUrl: URL
   confirmTtlMs: number
   linkTtlMs: number
+  /** Ranges the operator lets webhooks reach although private (WEBHOOK_ALLOWED_RANGES). */
+  webhookAllowedRanges: readonly string[]
 }
 
 /** What the manage page shows to the holder of a link. */
@@ -143,23 +147,24 @@ export function createSubscriberService(deps: {
     return known.map((k) => k.id)
   }
 
+  /**
+   * An email address, or a URL that the SSRF-safe client could ever reach (checked again at every
+   * send, after DNS). Chat URLs must be their platform's; Slack's format is also spoken by
+   * self-hosted servers (Mattermost, Rocket.Chat), so a Slack URL may be on any https host.
+   */
   function checkAddress(checker: InputChecker, channel: SubscriberChannel, value: unknown): string {
     if (channel === 'email') return checker.email('address', value)
     const url = typeof value === 'string' ? value.trim() : ''
-    let parsed: URL | undefined
-    try {
-      parsed = new URL(url)
-    } catch {
-      parsed = undefined
+    if (url === '' || url.length > 2000) {
+      checker.add('address', 'Enter the URL to send to (at most 2,000 characters).')
+      return url
     }
-    if (
-      parsed === undefined ||
-      url.length > 2000 ||
-      (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') ||
-      parsed.username !== '' ||
-      parsed.password !== ''
-    )
-      checker.add('address', 'Enter an http(s) URL without a user name or password.')
+    const problem =
+      checkWebhookUrl(url, settings.webhookAllowedRanges) ??
+      (isChatChannel(channel)
+        ? validateChatUrl(channel, url, { allowAnyHost: channel === 'slack' })
+        : undefined)
+    if (problem !== undefined) checker.add('address', `${problem.replace(/\.$/, '')}.`)
     return url
   }
 
@@ -895,6 +900,15 @@ export function createSubscriberService(deps: {
     return { imported, alreadySubscribed }
   }
 
+  /** The current subscription settings of a page, for the dashboard's form (editor and up). */
+  async function getSettings(
+    actor: Actor,
+    pageId: string,
+  ): Promise<{ privacyNotice: string | null; notifyTeam: boolean }> {
+    const page = await requirePageRole(db, actor, pageId, 'editor')
+    return { privacyNotice: page.privacy_notice, notifyTeam: Boolean(page.notify_team) }
+  }
+
   /** The subscribe form's settings for a page: privacy notice and team notifications (admin). */
   async function updateSettings(
     actor: Actor,
@@ -1007,6 +1021,7 @@ export function createSubscriberService(deps: {
     exportForActor,
     exportAll,
     importCsv,
+    getSettings,
     updateSettings,
     setMemberOptOut,
     memberOptedOut,
