@@ -4,6 +4,7 @@ import { ForbiddenError, UnauthenticatedError } from '../../domain/errors.js'
 import type { PageAddress } from '../../domain/pages/public-page-service.js'
 import { LOCALES, type Locale, type PageSnapshot } from '../../domain/pages/types.js'
 import type { App, ServerDeps } from '../app-type.js'
+import { answerBody, answerForm, answerHeaders } from './artifact-answer.js'
 import { componentBadge, pageBadge } from './badges.js'
 import { atomFeed, icalFeed, rssFeed } from './feeds.js'
 import { t } from './i18n.js'
@@ -34,6 +35,9 @@ interface ServeOptions {
 
 /** Requests on a page's own host (slug subdomain or custom domain) are routed under this prefix. */
 export const PAGE_HOST_PREFIX = '/_host'
+const HOST_PATH = `${PAGE_HOST_PREFIX}/`
+const SLUG_KEY = 'slug:'
+const DOMAIN_KEY = 'domain:'
 
 interface Surface {
   address: PageAddress
@@ -51,6 +55,98 @@ const ADDRESS_TTL_MS = 5000
 const JSON_TYPE = 'application/json; charset=utf-8'
 
 type PageContext = { pageUrl: string; now: Date }
+
+/** An artifact that the raw fast path may send as it is: a public page's, fresh, in memory. */
+export interface MemoryAnswer {
+  artifact: Artifact
+  cors: boolean
+}
+
+/**
+ * Looks up the answer to a GET of a URL as the router sees it (after the host routing in
+ * server.tsx), without any I/O; undefined for anything that needs Fastify's routes.
+ */
+export type PeekPublic = (routedUrl: string) => MemoryAnswer | undefined
+
+/**
+ * The page a request under /p/:slug or /_host/:host names, behind the same visibility gate as the
+ * page itself, for routes outside this module (the subscribe form). Undefined when the gate has
+ * answered (404, the password form) or thrown (sign-in, network not allowed).
+ */
+export type OpenPage = (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  kind: 'html' | 'resource',
+) => Promise<{ address: PageAddress; basePath: string } | undefined>
+
+export interface PublicRoutes {
+  peek: PeekPublic
+  openPage: OpenPage
+}
+
+/**
+ * Cache keys of the rendered surfaces, built alike by the routes and the fast path. A page asked
+ * for without `?lang=` is rendered in the page's own language, so it has its own key ('').
+ */
+const keys = {
+  page: (basePath: string, locale: Locale | undefined) => `html:${basePath}:${locale ?? ''}`,
+  incident: (incidentId: string, basePath: string, locale: Locale | undefined) =>
+    `incident:${incidentId}:${basePath}:${locale ?? ''}`,
+  history: (month: string | undefined, basePath: string, locale: Locale | undefined) =>
+    `history:${month ?? ''}:${basePath}:${locale ?? ''}`,
+  componentBadge: (componentId: string) => `badge:${componentId}`,
+}
+
+const ID_PATTERN = /^[a-z0-9]{12}$/
+const MONTH_PATTERN = /^\d{4}-(0[1-9]|1[0-2])$/
+
+/** The locale a request names with `?lang=`, when it is one we have. */
+function requestedLocale(query: { lang?: unknown }): Locale | undefined {
+  return typeof query.lang === 'string' && (LOCALES as readonly string[]).includes(query.lang)
+    ? (query.lang as Locale)
+    : undefined
+}
+
+function monthOf(query: { month?: unknown }): string | undefined {
+  return typeof query.month === 'string' && MONTH_PATTERN.test(query.month)
+    ? query.month
+    : undefined
+}
+
+/** Where a URL of a public surface points: its page (address cache key) and its render. */
+interface Location {
+  pageKey: string
+  /** The slug in the path on the main host, which the page found must have. */
+  slug: string | undefined
+  key: string
+  cors: boolean
+}
+
+/** URLs whose location is kept; more distinct ones (a crawler, an attack) start the list afresh. */
+const MAX_LOCATED = 1000
+
+/** The path parameter forms the fast path answers: exactly what the router passes on unchanged. */
+const PLAIN_PARAM = /^[a-z0-9._-]{1,200}$/i
+const PLAIN_QUERY_PART = /^[\w.~-]+=[\w.~-]*$/
+
+/**
+ * A query string of plain `name=value` pairs (no escapes, no repeated names), read the way
+ * Fastify's parser reads it; undefined for anything else, which the fast path leaves to Fastify.
+ */
+function plainQuery(search: string): { lang?: string; month?: string } | undefined {
+  if (search === '') return {}
+  const query = new Map<string, string>()
+  for (const part of search.split('&')) {
+    if (!PLAIN_QUERY_PART.test(part)) return undefined
+    const equals = part.indexOf('=')
+    const name = part.slice(0, equals)
+    if (query.has(name)) return undefined
+    query.set(name, part.slice(equals + 1))
+  }
+  const lang = query.get('lang')
+  const month = query.get('month')
+  return { ...(lang === undefined ? {} : { lang }), ...(month === undefined ? {} : { month }) }
+}
 
 const json =
   (builder: (snapshot: PageSnapshot, ctx: PageContext) => unknown) =>
@@ -112,10 +208,15 @@ const PAGE_RESOURCES: Record<
   },
 }
 
-export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCache): void {
+/**
+ * Registers the public page routes; returns the lookup the raw fast path in server.tsx answers
+ * from, which shares the address cache, the cache keys and the page cache with these routes, and
+ * the visibility gate for the page's other routes (subscriptions).
+ */
+export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCache): PublicRoutes {
   const { publicPages } = deps.services
   const https = deps.config.baseUrl.protocol === 'https:'
-  const baseHost = deps.config.baseUrl.hostname.toLowerCase()
+  const pageHostSuffix = `.${deps.config.baseUrl.hostname.toLowerCase()}`
   const addresses = new Map<string, CachedAddress>()
   const lookups = new Map<string, Promise<CachedAddress>>()
   let addressGeneration = 0
@@ -133,28 +234,23 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
     cache.invalidate(pageId)
   })
 
-  async function lookup(
-    key: string,
-    find: () => Promise<PageAddress | undefined>,
-  ): Promise<CachedAddress> {
+  async function lookup(key: string): Promise<CachedAddress> {
     const cached = addresses.get(key)
     if (cached !== undefined && Date.now() - cached.at < ADDRESS_TTL_MS) return cached
     // Visitors arriving together share one query.
     let pending = lookups.get(key)
     if (pending === undefined) {
       const generation = addressGeneration
-      pending = load(key, find, generation).finally(() => lookups.delete(key))
+      pending = load(key, generation).finally(() => lookups.delete(key))
       lookups.set(key, pending)
     }
     return pending
   }
 
-  async function load(
-    key: string,
-    find: () => Promise<PageAddress | undefined>,
-    generation: number,
-  ): Promise<CachedAddress> {
-    const address = await find()
+  async function load(key: string, generation: number): Promise<CachedAddress> {
+    const address = await (key.startsWith(SLUG_KEY)
+      ? publicPages.findBySlug(key.slice(SLUG_KEY.length))
+      : publicPages.findByDomain(key.slice(DOMAIN_KEY.length)))
     const fingerprint =
       address?.visibility === 'password'
         ? await publicPages
@@ -168,24 +264,23 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
     return entry
   }
 
-  /** Which address a request asks for, worked out without any I/O. */
-  function target(request: FastifyRequest): {
-    key: string
-    onPageHost: boolean
-    find: () => Promise<PageAddress | undefined>
-  } {
+  /**
+   * The address cache's key for the page a request names, worked out without any I/O: its slug
+   * in the path on the main host, or its host (a slug under the base host, or a custom domain).
+   */
+  function addressKey(slug: string | undefined, host: string | undefined): string {
+    if (slug !== undefined) return SLUG_KEY + slug.toLowerCase()
+    const name = (host ?? '').toLowerCase()
+    if (name.endsWith(pageHostSuffix)) {
+      const sub = name.slice(0, -pageHostSuffix.length)
+      if (!sub.includes('.')) return SLUG_KEY + sub
+    }
+    return DOMAIN_KEY + name
+  }
+
+  function target(request: FastifyRequest): { key: string; onPageHost: boolean } {
     const params = request.params as { slug?: string; host?: string }
-    if (params.slug !== undefined) {
-      const slug = params.slug.toLowerCase()
-      return { key: `slug:${slug}`, onPageHost: false, find: () => publicPages.findBySlug(slug) }
-    }
-    const host = (params.host ?? '').toLowerCase()
-    const suffix = `.${baseHost}`
-    if (host.endsWith(suffix) && !host.slice(0, -suffix.length).includes('.')) {
-      const slug = host.slice(0, -suffix.length)
-      return { key: `slug:${slug}`, onPageHost: true, find: () => publicPages.findBySlug(slug) }
-    }
-    return { key: `domain:${host}`, onPageHost: true, find: () => publicPages.findByDomain(host) }
+    return { key: addressKey(params.slug, params.host), onPageHost: params.slug === undefined }
   }
 
   function surfaceOf(
@@ -203,8 +298,15 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
   async function resolve(
     request: FastifyRequest,
   ): Promise<(Surface & { fingerprint: string | undefined }) | undefined> {
-    const { key, onPageHost, find } = target(request)
-    return surfaceOf(await lookup(key, find), onPageHost)
+    const { key, onPageHost } = target(request)
+    return surfaceOf(await lookup(key), onPageHost)
+  }
+
+  /** A public page's address, when it is in memory and fresh; undefined otherwise. */
+  function publicAddress(key: string): PageAddress | undefined {
+    const found = addresses.get(key)
+    if (found === undefined || Date.now() - found.at >= ADDRESS_TTL_MS) return undefined
+    return found.address?.visibility === 'public' ? found.address : undefined
   }
 
   /**
@@ -215,13 +317,81 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
     request: FastifyRequest,
     key: (surface: Surface) => string,
   ): { artifact: Artifact; address: PageAddress } | undefined {
-    const { key: addressKey, onPageHost } = target(request)
-    const found = addresses.get(addressKey)
-    if (found === undefined || Date.now() - found.at >= ADDRESS_TTL_MS) return undefined
-    const surface = surfaceOf(found, onPageHost)
-    if (surface?.address.visibility !== 'public') return undefined
-    const artifact = cache.peek(surface.address.pageId, key(surface))
-    return artifact === undefined ? undefined : { artifact, address: surface.address }
+    const { key: pageKey, onPageHost } = target(request)
+    const address = publicAddress(pageKey)
+    if (address === undefined) return undefined
+    const artifact = cache.peek(
+      address.pageId,
+      key({ address, basePath: onPageHost ? '' : `/p/${address.slug}` }),
+    )
+    return artifact === undefined ? undefined : { artifact, address }
+  }
+
+  /**
+   * For the raw fast path: which page and render a URL names, from the URL alone. It knows only
+   * the forms the router and the query parser pass on unchanged (plain parameters and query, at
+   * most one trailing slash, which ignoreTrailingSlash strips); anything else is left to Fastify.
+   */
+  function locate(routedUrl: string): Location | undefined {
+    const queryAt = routedUrl.indexOf('?')
+    let path = queryAt === -1 ? routedUrl : routedUrl.slice(0, queryAt)
+    if (path.endsWith('/')) path = path.slice(0, -1)
+    let onPageHost: boolean
+    let start: number
+    if (path.startsWith('/p/')) {
+      onPageHost = false
+      start = 3
+    } else if (path.startsWith(HOST_PATH)) {
+      onPageHost = true
+      start = HOST_PATH.length
+    } else {
+      return undefined
+    }
+    const end = path.indexOf('/', start)
+    const param = end === -1 ? path.slice(start) : path.slice(start, end)
+    if (!PLAIN_PARAM.test(param)) return undefined
+    const rest = end === -1 ? '' : path.slice(end + 1)
+    // A second trailing slash: the router does not strip it, and finds nothing.
+    if (end !== -1 && rest === '') return undefined
+    const query = plainQuery(queryAt === -1 ? '' : routedUrl.slice(queryAt + 1))
+    if (query === undefined) return undefined
+    const pageKey = onPageHost ? addressKey(undefined, param) : addressKey(param, undefined)
+    // On the main host, the page found by a slug has that slug (the surface's base path).
+    const slug = onPageHost ? undefined : param.toLowerCase()
+    const resource = Object.hasOwn(PAGE_RESOURCES, rest) ? PAGE_RESOURCES[rest] : undefined
+    if (resource !== undefined) return { pageKey, slug, key: rest, cors: resource.cors }
+    if (rest.startsWith('components/') && rest.endsWith('/badge.svg')) {
+      const componentId = rest.slice('components/'.length, -'/badge.svg'.length)
+      if (!ID_PATTERN.test(componentId)) return undefined
+      return { pageKey, slug, key: keys.componentBadge(componentId), cors: true }
+    }
+    const basePath = slug === undefined ? '' : `/p/${slug}`
+    const locale = requestedLocale(query)
+    let key: string
+    if (rest === '') key = keys.page(basePath, locale)
+    else if (rest === 'history') key = keys.history(monthOf(query), basePath, locale)
+    else if (rest.startsWith('incidents/') && ID_PATTERN.test(rest.slice('incidents/'.length)))
+      key = keys.incident(rest.slice('incidents/'.length), basePath, locale)
+    else return undefined
+    return { pageKey, slug, key, cors: false }
+  }
+
+  /** locate() depends on the URL alone: its answers are kept for the URLs visitors repeat. */
+  const located = new Map<string, Location>()
+
+  function peekPublic(routedUrl: string): MemoryAnswer | undefined {
+    let location = located.get(routedUrl)
+    if (location === undefined) {
+      location = locate(routedUrl)
+      if (location === undefined) return undefined
+      if (located.size >= MAX_LOCATED) located.clear()
+      located.set(routedUrl, location)
+    }
+    const address = publicAddress(location.pageKey)
+    if (address === undefined || (location.slug !== undefined && address.slug !== location.slug))
+      return undefined
+    const artifact = cache.peek(address.pageId, location.key)
+    return artifact === undefined ? undefined : { artifact, cors: location.cors }
   }
 
   function pageUrl(snapshot: PageSnapshot): string {
@@ -303,6 +473,16 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
     return reply
   }
 
+  const openPage: OpenPage = async (request, reply, kind) => {
+    const surface = await resolve(request)
+    if (surface === undefined) {
+      notFound(reply)
+      return undefined
+    }
+    if ((await gate(request, reply, surface, kind)) === 'denied') return undefined
+    return { address: surface.address, basePath: surface.basePath }
+  }
+
   function send(
     request: FastifyRequest,
     reply: FastifyReply,
@@ -310,29 +490,16 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
     address: PageAddress,
     options: { cors?: boolean } = {},
   ): FastifyReply {
-    const isPublic = address.visibility === 'public'
-    void reply
-      .header('ETag', artifact.etag)
-      .header('Vary', 'Accept-Encoding')
-      .header('Cache-Control', isPublic ? 'public, no-cache' : 'private, no-cache')
-    if (options.cors === true && isPublic) {
-      // Embeddable elsewhere: badges in READMEs, JSON in widgets, feeds in readers.
-      void reply
-        .header('Access-Control-Allow-Origin', '*')
-        .header('Cross-Origin-Resource-Policy', 'cross-origin')
-    }
-    const ifNoneMatch = request.headers['if-none-match']
-    if (
-      ifNoneMatch !== undefined &&
-      ifNoneMatch.split(',').some((tag) => tag.trim() === artifact.etag)
+    const form = answerForm(
+      artifact,
+      request.headers['if-none-match'],
+      request.headers['accept-encoding'],
     )
-      return reply.code(304).send()
-    void reply.type(artifact.contentType)
-    const accepted = request.headers['accept-encoding'] ?? ''
-    if (/\bbr\b/.test(accepted)) return reply.header('Content-Encoding', 'br').send(artifact.br)
-    if (/\bgzip\b/.test(accepted))
-      return reply.header('Content-Encoding', 'gzip').send(artifact.gzip)
-    return reply.send(artifact.body)
+    const policy = { isPublic: address.visibility === 'public', cors: options.cors === true }
+    for (const [name, value] of answerHeaders(artifact, policy, form))
+      void reply.header(name, value)
+    const body = answerBody(artifact, form)
+    return body === undefined ? reply.code(304).send() : reply.send(body)
   }
 
   /** Answers from memory synchronously when it can (no promise at all), else goes the long way. */
@@ -372,26 +539,29 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
   }
 
   function localeOf(request: FastifyRequest, fallback: Locale): Locale {
-    const query = request.query as { lang?: unknown }
-    return typeof query.lang === 'string' && (LOCALES as readonly string[]).includes(query.lang)
-      ? (query.lang as Locale)
-      : fallback
+    return requestedLocale(request.query as { lang?: unknown }) ?? fallback
+  }
+
+  function requested(request: FastifyRequest): Locale | undefined {
+    return requestedLocale(request.query as { lang?: unknown })
   }
 
   const html = (body: string) => ({ body, contentType: 'text/html; charset=utf-8' })
 
   for (const prefix of ['/p/:slug', `${PAGE_HOST_PREFIX}/:host`]) {
+    // The renders are kept to re-render after each change: they hold the locale, not the request.
     app.get(prefix === '/p/:slug' ? prefix : `${prefix}/`, (request, reply) => {
+      const locale = requested(request)
       return serve(
         request,
         reply,
         'html',
-        (s) => `html:${s.basePath}:${localeOf(request, 'en')}`,
+        (s) => keys.page(s.basePath, locale),
         (s) => (snapshot) =>
           html(
             renderStatusPage(snapshot, {
               basePath: s.basePath,
-              locale: localeOf(request, snapshot.page.locale),
+              locale: locale ?? snapshot.page.locale,
               now: snapshot.generatedAt,
             }),
           ),
@@ -400,16 +570,17 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
 
     app.get(`${prefix}/incidents/:incidentId`, async (request, reply) => {
       const { incidentId } = request.params as { incidentId: string }
-      if (!/^[a-z0-9]{12}$/.test(incidentId)) return notFound(reply)
+      if (!ID_PATTERN.test(incidentId)) return notFound(reply)
+      const locale = requested(request)
       return serve(
         request,
         reply,
         'html',
-        (s) => `incident:${incidentId}:${s.basePath}:${localeOf(request, 'en')}`,
+        (s) => keys.incident(incidentId, s.basePath, locale),
         (s) => (snapshot) => {
           const body = renderIncidentPage(snapshot, incidentId, {
             basePath: s.basePath,
-            locale: localeOf(request, snapshot.page.locale),
+            locale: locale ?? snapshot.page.locale,
             now: snapshot.generatedAt,
           })
           return body === undefined ? undefined : html(body)
@@ -418,23 +589,20 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
     })
 
     app.get(`${prefix}/history`, async (request, reply) => {
-      const query = request.query as { month?: unknown }
-      const month =
-        typeof query.month === 'string' && /^\d{4}-(0[1-9]|1[0-2])$/.test(query.month)
-          ? query.month
-          : undefined
+      const month = monthOf(request.query as { month?: unknown })
+      const locale = requested(request)
       return serve(
         request,
         reply,
         'html',
-        (s) => `history:${month ?? ''}:${s.basePath}:${localeOf(request, 'en')}`,
+        (s) => keys.history(month, s.basePath, locale),
         (s) => (snapshot) =>
           html(
             renderHistoryPage(
               snapshot,
               {
                 basePath: s.basePath,
-                locale: localeOf(request, snapshot.page.locale),
+                locale: locale ?? snapshot.page.locale,
                 now: snapshot.generatedAt,
               },
               month,
@@ -464,12 +632,12 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
     }
     app.get(`${prefix}/components/:componentId/badge.svg`, async (request, reply) => {
       const { componentId } = request.params as { componentId: string }
-      if (!/^[a-z0-9]{12}$/.test(componentId)) return notFound(reply)
+      if (!ID_PATTERN.test(componentId)) return notFound(reply)
       return serve(
         request,
         reply,
         'resource',
-        () => `badge:${componentId}`,
+        () => keys.componentBadge(componentId),
         () => (snapshot) => {
           const svg = componentBadge(snapshot, componentId)
           return svg === undefined ? undefined : { body: svg, contentType: 'image/svg+xml' }
@@ -532,6 +700,8 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
       return reply.redirect(surface.basePath === '' ? '/' : surface.basePath, 303)
     })
   }
+
+  return { peek: peekPublic, openPage }
 }
 
 /** The page's brand colour and its sanitised custom CSS, served as a stylesheet (the CSP forbids inline styles). */
