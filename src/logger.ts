@@ -2,10 +2,15 @@ import pino, { type DestinationStream, type Logger } from 'pino'
 import type { LogLevel } from './config.js'
 
 const SECRET_QUERY = /([?&](?:token|password|code|key|_csrf)=)[^&]*/gi
+/**
+ * Subscription links carry their signed token in the path (confirm, manage, unsubscribe), and
+ * inbound alert URLs their endpoint's token.
+ */
+const SECRET_PATH = /(\/(?:subscriptions\/(?:confirm\/)?|api\/alerts\/))[^/?#]+/gi
 
 /** Query strings can carry single-use tokens (reset and setup links); they never reach the log. */
 export function redactUrl(url: string): string {
-  return url.replace(SECRET_QUERY, '$1[redacted]')
+  return url.replace(SECRET_QUERY, '$1[redacted]').replace(SECRET_PATH, '$1[redacted]')
 }
 
 export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {

@@ -124,7 +124,7 @@ describe.each(testDialects)('notification pipeline (%s)', (dialect) => {
     const token = linkIn(confirmation, /\/subscriptions\/confirm\/([A-Za-z0-9_-]+)/)
     const confirmed = await subscribers.confirm(token)
     expect(confirmed.pageId).toBe(f.page.id)
-    await expect(subscribers.confirm(token)).rejects.toThrow(/expired or was already used/)
+    await expect(subscribers.confirm(token)).rejects.toThrow('The confirmation link was not found.')
 
     const view = await subscribers.fromLink(confirmed.manageToken)
     expect(view.kind === 'subscriber' && view.subscriber.state).toBe('active')
@@ -391,7 +391,9 @@ describe.each(testDialects)('notification pipeline (%s)', (dialect) => {
     expect(exported).toMatchObject({ address: 'leaver@example.com', state: 'unsubscribed' })
     expect((exported['deliveries'] as unknown[]).length).toBe(1)
     await subscribers.eraseByLink(manageToken)
-    await expect(subscribers.fromLink(manageToken)).rejects.toThrow(/no longer valid/)
+    await expect(subscribers.fromLink(manageToken)).rejects.toThrow(
+      'The subscription link was not found.',
+    )
     const kept = await deliveriesOf(f.page.id)
     expect(
       kept.some((d) => d.recipient_key.startsWith('erased:') && d.subscriber_id === null),

@@ -5,6 +5,7 @@ import { generateId } from '../../crypto/tokens.js'
 import type { DatabaseSchema, DeliveryState, SubscriberChannel } from '../../db/schema.js'
 import type { NotificationMessage } from '../../notify/message.js'
 import type { Actor } from '../actor.js'
+import { auditOrigin, type AuditLog } from '../audit/audit-log.js'
 import type { Clock } from '../clock.js'
 import { NotFoundError } from '../errors.js'
 import { requirePageRole } from '../pages/page-access.js'
@@ -79,6 +80,7 @@ export function createNotificationService(deps: {
   links: LinkSigner
   logger: Logger
   settings: NotificationSettings
+  audit: AuditLog
 }) {
   const { db, keyRing, clock, queue, dispatcher, links, logger, settings } = deps
 
@@ -728,7 +730,7 @@ export function createNotificationService(deps: {
     pageId: string,
     options: { eventId?: string; deliveryId?: string } = {},
   ): Promise<number> {
-    await requirePageRole(db, actor, pageId, 'editor')
+    const page = await requirePageRole(db, actor, pageId, 'editor')
     const now = new Date()
     return db.transaction().execute(async (trx) => {
       let query = trx
@@ -755,6 +757,13 @@ export function createNotificationService(deps: {
           { key: `deliver:${d.id}:retry:${String(now.getTime())}` },
         )
       }
+      await deps.audit.record(trx, {
+        accountId: page.account_id,
+        ...auditOrigin(actor),
+        action: 'notification.retried',
+        target: { type: 'page', id: pageId },
+        details: { ...options, deliveries: failed.length },
+      })
       return failed.length
     })
   }

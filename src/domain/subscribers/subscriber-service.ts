@@ -20,6 +20,7 @@ import { checkWebhookUrl } from '../../notify/outbound-http.js'
 import { generateWebhookSecret } from '../../notify/webhook-signature.js'
 import type { Defer } from '../../jobs/background-tasks.js'
 import type { Actor, RequestOrigin } from '../actor.js'
+import { auditOrigin, type AuditLog } from '../audit/audit-log.js'
 import type { Clock } from '../clock.js'
 import { NotFoundError, ValidationError } from '../errors.js'
 import type { SendMail } from '../mail.js'
@@ -96,8 +97,21 @@ export function createSubscriberService(deps: {
   sendMail: SendMail
   defer: Defer
   settings: SubscriberSettings
+  audit: AuditLog
 }) {
-  const { db, keyRing, clock, links, sendMail, defer, settings } = deps
+  const { db, keyRing, clock, links, sendMail, defer, settings, audit } = deps
+
+  /** Recorded last in each transaction, after the rows it describes. */
+  function recordChange(
+    trx: Db,
+    actor: Actor,
+    accountId: string,
+    action: string,
+    target: { type: string; id: string },
+    details?: Record<string, unknown>,
+  ) {
+    return audit.record(trx, { accountId, ...auditOrigin(actor), action, target, details })
+  }
 
   function pageUrl(page: Pick<Selectable<PagesTable>, 'slug' | 'custom_domain'>): string {
     if (page.custom_domain !== null) return `https://${page.custom_domain}`
@@ -312,6 +326,25 @@ export function createSubscriberService(deps: {
     )
   }
 
+  /** The page a pending confirmation link is for, without using the link up. */
+  async function pendingConfirmation(
+    token: string,
+  ): Promise<{ id: string; name: string; slug: string; locale: Locale }> {
+    const row = await db
+      .selectFrom('subscribers')
+      .select(['page_id', 'state', 'confirm_expires_at'])
+      .where('confirm_token_hash', '=', hashToken(token))
+      .executeTakeFirst()
+    if (
+      row === undefined ||
+      row.state !== 'pending' ||
+      row.confirm_expires_at === null ||
+      Date.parse(row.confirm_expires_at) < clock.now().getTime()
+    )
+      throw new NotFoundError('The confirmation link', 'link_expired')
+    return pageSummary(await publicPage(row.page_id))
+  }
+
   /** Confirms a pending subscription; the link works once. Returns a manage link's token. */
   async function confirm(token: string): Promise<{ pageId: string; manageToken: string }> {
     const now = clock.now()
@@ -326,10 +359,7 @@ export function createSubscriberService(deps: {
       row.confirm_expires_at === null ||
       Date.parse(row.confirm_expires_at) < now.getTime()
     )
-      throw new NotFoundError(
-        'This confirmation link has expired or was already used. It',
-        'link_expired',
-      )
+      throw new NotFoundError('The confirmation link', 'link_expired')
     const result = await db
       .updateTable('subscribers')
       .set({
@@ -343,10 +373,7 @@ export function createSubscriberService(deps: {
       .where('confirm_token_hash', '=', hashToken(token))
       .executeTakeFirst()
     if (Number(result.numUpdatedRows) !== 1)
-      throw new NotFoundError(
-        'This confirmation link has expired or was already used. It',
-        'link_expired',
-      )
+      throw new NotFoundError('The confirmation link', 'link_expired')
     const manageToken = links.sign(
       { kind: 'subscriber', subscriberId: row.id, generation: row.manage_generation },
       new Date(now.getTime() + settings.linkTtlMs),
@@ -357,8 +384,7 @@ export function createSubscriberService(deps: {
   /** The holder of a valid manage or unsubscribe link: a subscriber or a team member. */
   async function fromLink(token: string): Promise<ManageView> {
     const subject = links.verify(token, clock.now())
-    const invalid = () =>
-      new NotFoundError('This link has expired or is no longer valid. It', 'link_expired')
+    const invalid = () => new NotFoundError('The subscription link', 'link_expired')
     if (subject === undefined) throw invalid()
     if (subject.kind === 'member') {
       const page = await findPageRow(db, subject.pageId)
@@ -500,7 +526,10 @@ export function createSubscriberService(deps: {
    * Erasure (GDPR art. 17): the subscriber row, its components and its consent record go; its
    * deliveries stay as anonymous counts (no subscriber, no error text that could name them).
    */
-  async function eraseRow(subscriberId: string): Promise<void> {
+  async function eraseRow(
+    subscriberId: string,
+    andThen?: (trx: Db) => Promise<unknown>,
+  ): Promise<void> {
     await db.transaction().execute(async (trx) => {
       await trx
         .updateTable('deliveries')
@@ -508,13 +537,27 @@ export function createSubscriberService(deps: {
         .where('subscriber_id', '=', subscriberId)
         .execute()
       await trx.deleteFrom('subscribers').where('id', '=', subscriberId).execute()
+      await andThen?.(trx)
     })
   }
 
   async function eraseByLink(token: string): Promise<void> {
     const view = await fromLink(token)
     if (view.kind !== 'subscriber') throw new NotFoundError('The subscription')
-    await eraseRow(view.subscriber.id)
+    const page = await findPageRow(db, view.page.id)
+    const { id, channel } = view.subscriber
+    // The account keeps a record that an erasure was asked for and done (who asked: a link holder).
+    await eraseRow(id, (trx) =>
+      page === undefined
+        ? Promise.resolve()
+        : audit.record(trx, {
+            accountId: page.account_id,
+            actor: { type: 'anonymous' },
+            action: 'subscriber.erased',
+            target: subscriberTarget(id),
+            details: { pageId: page.id, channel, via: 'link' },
+          }),
+    )
   }
 
   /** Emails a fresh manage link to an active subscriber; answers the same for anyone else. */
@@ -581,17 +624,17 @@ export function createSubscriberService(deps: {
   async function loadForActor(
     actor: Actor,
     subscriberId: string,
-  ): Promise<{ row: Selectable<SubscribersTable>; subscriber: Subscriber }> {
+  ): Promise<{ row: Selectable<SubscribersTable>; subscriber: Subscriber; accountId: string }> {
     const row = await db
       .selectFrom('subscribers')
       .selectAll()
       .where('id', '=', subscriberId)
       .executeTakeFirst()
     if (row === undefined) throw new NotFoundError('The subscriber')
-    await requirePageRole(db, actor, row.page_id, 'editor')
+    const page = await requirePageRole(db, actor, row.page_id, 'editor')
     const [subscriber] = await loadSubscribers(db, keyRing, [row])
     if (subscriber === undefined) throw new NotFoundError('The subscriber')
-    return { row, subscriber }
+    return { row, subscriber, accountId: page.account_id }
   }
 
   async function get(actor: Actor, subscriberId: string): Promise<Subscriber> {
@@ -627,7 +670,9 @@ export function createSubscriberService(deps: {
     const token = channel === 'email' ? generateToken() : null
     const consentTextId = await storeConsentText(
       db,
-      `Added from the dashboard by a member of the account (${channel}).`,
+      actor.apiKey === undefined
+        ? `Added from the dashboard by a member of the account (${channel}).`
+        : `Added through the management API with a key of the account (${channel}).`,
       now,
     )
     await db.transaction().execute(async (trx) => {
@@ -652,7 +697,7 @@ export function createSubscriberService(deps: {
           confirmed_at: token === null ? now : null,
           unsubscribed_at: null,
           consent_at: now,
-          consent_source: 'dashboard',
+          consent_source: actor.apiKey === undefined ? 'dashboard' : 'api',
           consent_text_id: consentTextId,
           consent_ip_ciphertext: keyRing.encrypt(actor.ip, SUBSCRIBER_CONTEXTS.ip),
           consent_user_agent_ciphertext: keyRing.encrypt(
@@ -666,6 +711,10 @@ export function createSubscriberService(deps: {
         })
         .execute()
       await replaceSubscriberComponents(trx, id, componentIds)
+      await recordChange(trx, actor, page.account_id, 'subscriber.added', subscriberTarget(id), {
+        pageId,
+        channel,
+      })
     })
     if (token !== null) {
       const confirmUrl = new URL(`/subscriptions/confirm/${token}`, settings.baseUrl).toString()
@@ -691,7 +740,7 @@ export function createSubscriberService(deps: {
     subscriberId: string,
     componentIds: unknown,
   ): Promise<Subscriber> {
-    const { row } = await loadForActor(actor, subscriberId)
+    const { row, accountId } = await loadForActor(actor, subscriberId)
     const checker = new InputChecker()
     const ids = await checkComponentIds(checker, row.page_id, componentIds)
     checker.assertValid()
@@ -702,41 +751,73 @@ export function createSubscriberService(deps: {
         .where('id', '=', subscriberId)
         .execute()
       await replaceSubscriberComponents(trx, subscriberId, ids)
+      await recordChange(
+        trx,
+        actor,
+        accountId,
+        'subscriber.components_changed',
+        subscriberTarget(subscriberId),
+        { pageId: row.page_id, components: ids.length },
+      )
     })
     return get(actor, subscriberId)
   }
 
   async function rotateSecret(actor: Actor, subscriberId: string): Promise<string> {
-    const { row } = await loadForActor(actor, subscriberId)
+    const { row, accountId } = await loadForActor(actor, subscriberId)
     if (row.channel !== 'webhook')
       throw new ValidationError({ channel: 'Only webhook subscribers have a signing secret.' })
     const secret = generateWebhookSecret()
-    await db
-      .updateTable('subscribers')
-      .set({
-        secret_ciphertext: keyRing.encrypt(secret, SUBSCRIBER_CONTEXTS.secret),
-        updated_at: clock.now(),
-      })
-      .where('id', '=', subscriberId)
-      .execute()
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('subscribers')
+        .set({
+          secret_ciphertext: keyRing.encrypt(secret, SUBSCRIBER_CONTEXTS.secret),
+          updated_at: clock.now(),
+        })
+        .where('id', '=', subscriberId)
+        .execute()
+      await recordChange(
+        trx,
+        actor,
+        accountId,
+        'subscriber.webhook_key_rotated',
+        subscriberTarget(subscriberId),
+        { pageId: row.page_id },
+      )
+    })
     return secret
   }
 
   async function erase(actor: Actor, subscriberId: string): Promise<void> {
-    await loadForActor(actor, subscriberId)
-    await eraseRow(subscriberId)
+    const { row, accountId } = await loadForActor(actor, subscriberId)
+    await eraseRow(subscriberId, (trx) =>
+      recordChange(trx, actor, accountId, 'subscriber.erased', subscriberTarget(subscriberId), {
+        pageId: row.page_id,
+        channel: row.channel,
+      }),
+    )
   }
 
   async function exportForActor(
     actor: Actor,
     subscriberId: string,
   ): Promise<Record<string, unknown>> {
-    return exportOne((await loadForActor(actor, subscriberId)).subscriber)
+    const { row, subscriber, accountId } = await loadForActor(actor, subscriberId)
+    const data = await exportOne(subscriber)
+    await recordChange(db, actor, accountId, 'subscriber.data_exported', subscriberTarget(row.id), {
+      pageId: row.page_id,
+    })
+    return data
   }
 
-  /** Every subscriber of a page, for CSV or JSON export. */
-  async function exportAll(actor: Actor, pageId: string): Promise<Subscriber[]> {
-    await requirePageRole(db, actor, pageId, 'editor')
+  /** Every subscriber of a page, for CSV or JSON export (recorded in the audit log). */
+  async function exportAll(
+    actor: Actor,
+    pageId: string,
+    format: 'csv' | 'json' = 'json',
+  ): Promise<Subscriber[]> {
+    const page = await requirePageRole(db, actor, pageId, 'editor')
     const rows = await db
       .selectFrom('subscribers')
       .selectAll()
@@ -744,7 +825,16 @@ export function createSubscriberService(deps: {
       .orderBy('created_at')
       .orderBy('id')
       .execute()
-    return loadSubscribers(db, keyRing, rows)
+    const list = await loadSubscribers(db, keyRing, rows)
+    await recordChange(
+      db,
+      actor,
+      page.account_id,
+      'subscriber.exported',
+      { type: 'page', id: pageId },
+      { format, subscribers: list.length },
+    )
+    return list
   }
 
   /**
@@ -758,7 +848,7 @@ export function createSubscriberService(deps: {
     pageId: string,
     input: { csv?: unknown; consentAssertion?: unknown; consentConfirmed?: unknown },
   ): Promise<{ imported: number; alreadySubscribed: number }> {
-    await requirePageRole(db, actor, pageId, 'editor')
+    const page = await requirePageRole(db, actor, pageId, 'editor')
     const checker = new InputChecker()
     const assertion = checker.text('consentAssertion', input.consentAssertion, {
       label: 'The consent statement',
@@ -896,6 +986,14 @@ export function createSubscriberService(deps: {
         await replaceSubscriberComponents(trx, id, components)
         imported++
       }
+      await recordChange(
+        trx,
+        actor,
+        page.account_id,
+        'subscriber.imported',
+        { type: 'page', id: pageId },
+        { imported, alreadySubscribed, consentTextId },
+      )
     })
     return { imported, alreadySubscribed }
   }
@@ -915,7 +1013,7 @@ export function createSubscriberService(deps: {
     pageId: string,
     input: { privacyNotice?: unknown; notifyTeam?: unknown },
   ): Promise<void> {
-    await requirePageRole(db, actor, pageId, 'admin')
+    const page = await requirePageRole(db, actor, pageId, 'admin')
     const checker = new InputChecker()
     const notice =
       input.privacyNotice === undefined
@@ -928,22 +1026,32 @@ export function createSubscriberService(deps: {
               multiline: true,
             })
     checker.assertValid()
-    await db
-      .updateTable('pages')
-      .set({
-        ...(notice === undefined ? {} : { privacy_notice: notice }),
-        ...(input.notifyTeam === undefined
-          ? {}
-          : {
-              notify_team:
-                input.notifyTeam === true ||
-                input.notifyTeam === 'on' ||
-                input.notifyTeam === 'true',
-            }),
-        updated_at: clock.now(),
-      })
-      .where('id', '=', pageId)
-      .execute()
+    const notifyTeam =
+      input.notifyTeam === undefined
+        ? undefined
+        : input.notifyTeam === true || input.notifyTeam === 'on' || input.notifyTeam === 'true'
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('pages')
+        .set({
+          ...(notice === undefined ? {} : { privacy_notice: notice }),
+          ...(notifyTeam === undefined ? {} : { notify_team: notifyTeam }),
+          updated_at: clock.now(),
+        })
+        .where('id', '=', pageId)
+        .execute()
+      await recordChange(
+        trx,
+        actor,
+        page.account_id,
+        'page.subscription_settings_changed',
+        { type: 'page', id: pageId },
+        {
+          ...(notice === undefined ? {} : { privacyNoticeChanged: true }),
+          ...(notifyTeam === undefined ? {} : { notifyTeam }),
+        },
+      )
+    })
   }
 
   /** A member's own choice to hear, or not, about one page of their account. */
@@ -1004,6 +1112,7 @@ export function createSubscriberService(deps: {
     consentText,
     subscribeForm,
     subscribe,
+    pendingConfirmation,
     confirm,
     fromLink,
     updateByLink,
@@ -1036,4 +1145,8 @@ function pageSummary(page: Selectable<PagesTable>) {
     slug: page.slug,
     locale: page.locale === 'fr' ? ('fr' as const) : ('en' as const),
   }
+}
+
+function subscriberTarget(id: string) {
+  return { type: 'subscriber', id }
 }

@@ -7,14 +7,14 @@ import type {
 
 export type { ConsentSource, DeliveryState, SubscriberChannel, SubscriberState }
 
-export const SUBSCRIBER_CHANNELS: readonly SubscriberChannel[] = [
+export const SUBSCRIBER_CHANNELS = [
   'email',
   'webhook',
   'slack',
   'teams',
   'google_chat',
   'discord',
-]
+] as const satisfies readonly SubscriberChannel[]
 
 export interface Subscriber {
   id: string

@@ -115,6 +115,8 @@ const en = {
   'password.label': 'Password',
   'password.submit': 'View the status page',
   'password.wrong': 'That password is not right. Try again.',
+
+  'subscribe.link': 'Subscribe to updates',
 } as const
 
 export type MessageKey = keyof typeof en
@@ -222,6 +224,8 @@ const fr: Dictionary = {
   'password.label': 'Mot de passe',
   'password.submit': 'Voir la page d’état',
   'password.wrong': 'Ce mot de passe n’est pas le bon. Réessayez.',
+
+  'subscribe.link': 'S’abonner aux mises à jour',
 }
 
 export const dictionaries: Record<Locale, Dictionary> = { en, fr }

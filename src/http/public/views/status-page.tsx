@@ -4,7 +4,7 @@ import { addDays, zonedDate } from '../../../domain/pages/time-zone.js'
 import type { Incident, PageSnapshot } from '../../../domain/pages/types.js'
 import { formatDay, indicatorDescription, t } from '../i18n.js'
 import { ComponentsSection } from './components.js'
-import { historyHref, type PublicRenderContext } from './context.js'
+import { historyHref, pageHref, type PublicRenderContext } from './context.js'
 import { INDICATOR_ICON, StatusIcon } from './icons.js'
 import { EventCard, eventStart, isActiveMaintenance } from './incidents.js'
 import { PublicLayout, renderPublicDocument } from './layout.js'
@@ -37,6 +37,11 @@ function StatusPage({ snapshot, ctx }: { snapshot: PageSnapshot; ctx: PublicRend
         <p class={`banner banner-${snapshot.status.indicator}`}>
           <StatusIcon name={INDICATOR_ICON[snapshot.status.indicator]} />
           <span>{description}</span>
+        </p>
+        <p class="subscribe-link">
+          <a class="button" href={pageHref(ctx, '/subscribe')}>
+            {t(l, 'subscribe.link')}
+          </a>
         </p>
       </section>
 
