@@ -18,6 +18,7 @@ import {
   type User,
 } from '../domain/accounts/user-repository.js'
 import type { Actor, RequestOrigin } from '../domain/actor.js'
+import { auditOrigin, type AuditLog } from '../domain/audit/audit-log.js'
 import type { Clock } from '../domain/clock.js'
 import { NotFoundError, UnauthenticatedError, ValidationError } from '../domain/errors.js'
 import type { SendMail } from '../domain/mail.js'
@@ -58,6 +59,7 @@ export interface AuthenticationServiceDeps {
   allowSignup: boolean
   passwordResetTtlMs: number
   setupLinkTtlMs: number
+  audit: AuditLog
 }
 
 export interface SignedIn {
@@ -83,7 +85,7 @@ const IP_REQUEST_RULE: ThrottleRule = {
 export type AuthenticationService = ReturnType<typeof createAuthenticationService>
 
 export function createAuthenticationService(deps: AuthenticationServiceDeps) {
-  const { db, keyRing, clock, sessions, sendMail, defer, baseUrl } = deps
+  const { db, keyRing, clock, sessions, sendMail, defer, baseUrl, audit } = deps
 
   function link(path: string, token: string): string {
     const url = new URL(path, baseUrl)
@@ -127,13 +129,47 @@ export function createAuthenticationService(deps: AuthenticationServiceDeps) {
     if (!valid || user === undefined) {
       await recordFailure(db, accountKey, ACCOUNT_RULE, now)
       await recordFailure(db, ipKey, IP_RULE, now)
+      // In the background, like the emails: a known address writes an entry per account of its
+      // user and an unknown one a single entry, and the answer must not take longer for either.
+      const userId = user?.id
+      defer('audit-sign-in-failed', () => recordFailedSignIn(userId, email, origin))
       throw new UnauthenticatedError('Incorrect email or password.', 'invalid_credentials')
     }
     await clearThrottle(db, accountKey)
     // A new id at every sign-in: a session id planted in the browser beforehand is worthless.
     if (input.previousToken !== undefined) await signOut(input.previousToken)
     const { token } = await sessions.create(user.id, origin)
+    await audit.recordForUser(db, user.id, {
+      actor: { type: 'user', userId: user.id },
+      action: 'auth.signed_in',
+      target: { type: 'user', id: user.id },
+      ip: origin.ip,
+      userAgent: origin.userAgent,
+      details: { method: 'password' },
+    })
     return { token, user: publicUser(user) }
+  }
+
+  /** An unknown address is recorded by its blind index only, in the installation's chain. */
+  async function recordFailedSignIn(
+    userId: string | undefined,
+    email: string,
+    origin: RequestOrigin,
+  ): Promise<void> {
+    const entry = {
+      actor: { type: 'anonymous' } as const,
+      action: 'auth.sign_in_failed',
+      ip: origin.ip,
+      userAgent: origin.userAgent,
+    }
+    if (userId !== undefined)
+      await audit.recordForUser(db, userId, { ...entry, target: { type: 'user', id: userId } })
+    else
+      await audit.record(db, {
+        ...entry,
+        accountId: null,
+        details: email === '' ? { emailIndex: null } : { emailIndex: emailIndex(keyRing, email) },
+      })
   }
 
   async function signOut(token: string): Promise<void> {
@@ -151,7 +187,15 @@ export function createAuthenticationService(deps: AuthenticationServiceDeps) {
     const checker = new InputChecker()
     const name = checker.text('name', input.name, { label: 'Name', max: PERSON_NAME_MAX })
     checker.assertValid()
-    await updateUserName(db, keyRing, actor.userId, name, clock.now())
+    await db.transaction().execute(async (trx) => {
+      await updateUserName(trx, keyRing, actor.userId, name, clock.now())
+      await audit.recordForUser(trx, actor.userId, {
+        ...auditOrigin(actor),
+        action: 'user.profile_updated',
+        target: { type: 'user', id: actor.userId },
+        details: { fields: ['name'] },
+      })
+    })
   }
 
   /** Ends every other session and gives the current one a new id. */
@@ -185,6 +229,11 @@ export function createAuthenticationService(deps: AuthenticationServiceDeps) {
         .where('user_id', '=', user.id)
         .where('id_hash', '!=', actor.sessionIdHash)
         .execute()
+      await audit.recordForUser(trx, user.id, {
+        ...auditOrigin(actor),
+        action: 'auth.password_changed',
+        target: { type: 'user', id: user.id },
+      })
     })
     await clearThrottle(db, throttleKey)
     return sessions.rotate(actor.sessionIdHash)
@@ -242,10 +291,10 @@ export function createAuthenticationService(deps: AuthenticationServiceDeps) {
   }
 
   /** Sets the new password and ends every session of the user: whoever had the old password is out. */
-  async function completePasswordReset(input: {
-    token: unknown
-    password: unknown
-  }): Promise<void> {
+  async function completePasswordReset(
+    input: { token: unknown; password: unknown },
+    origin?: RequestOrigin,
+  ): Promise<void> {
     const token = typeof input.token === 'string' ? input.token : ''
     const now = clock.now()
     const pending = await findValidToken(db, 'password_reset', token, now)
@@ -265,6 +314,14 @@ export function createAuthenticationService(deps: AuthenticationServiceDeps) {
       await updateUserPassword(trx, user.id, passwordHash, now)
       await revokeTokens(trx, 'password_reset', user.id, now)
       await trx.deleteFrom('sessions').where('user_id', '=', user.id).execute()
+      // Whoever holds the emailed link acts as the user.
+      await audit.recordForUser(trx, user.id, {
+        actor: { type: 'user', userId: user.id },
+        action: 'auth.password_reset',
+        target: { type: 'user', id: user.id },
+        ip: origin?.ip,
+        userAgent: origin?.userAgent,
+      })
     })
   }
 
@@ -299,7 +356,7 @@ export function createAuthenticationService(deps: AuthenticationServiceDeps) {
     const token = typeof input.token === 'string' ? input.token : ''
     if (!(await isSetupTokenValid(token)))
       throw new ValidationError({ token: INVALID_LINK }, INVALID_LINK, 'invalid_token')
-    return createOwner(input, origin, async (trx, now) => {
+    return createOwner(input, origin, 'setup', async (trx, now) => {
       const consumed = await consumeToken(trx, 'setup', token, now)
       if (consumed === undefined || (await countUsers(trx)) > 0) {
         throw new ValidationError({ token: INVALID_LINK }, INVALID_LINK, 'invalid_token')
@@ -366,7 +423,7 @@ export function createAuthenticationService(deps: AuthenticationServiceDeps) {
     const email = await signupEmailFor(token)
     if (email === undefined)
       throw new ValidationError({ token: INVALID_LINK }, INVALID_LINK, 'invalid_token')
-    return createOwner({ ...input, email }, origin, async (trx, now) => {
+    return createOwner({ ...input, email }, origin, 'signup', async (trx, now) => {
       if ((await consumeToken(trx, 'signup', token, now)) === undefined) {
         throw new ValidationError({ token: INVALID_LINK }, INVALID_LINK, 'invalid_token')
       }
@@ -376,6 +433,7 @@ export function createAuthenticationService(deps: AuthenticationServiceDeps) {
   async function createOwner(
     input: { accountName: unknown; name: unknown; email: unknown; password: unknown },
     origin: RequestOrigin | undefined,
+    via: 'setup' | 'signup' | 'command',
     guard: (trx: Kysely<DatabaseSchema>, now: Date) => Promise<void>,
   ): Promise<SignedIn & { account: Account }> {
     const checker = new InputChecker()
@@ -386,7 +444,18 @@ export function createAuthenticationService(deps: AuthenticationServiceDeps) {
     const now = clock.now()
     const { account, user } = await db.transaction().execute(async (trx) => {
       await guard(trx, now)
-      return createAccountWithOwner(trx, keyRing, { ...owner, passwordHash }, now)
+      const created = await createAccountWithOwner(trx, keyRing, { ...owner, passwordHash }, now)
+      await audit.record(trx, {
+        accountId: created.account.id,
+        actor:
+          origin === undefined ? { type: 'system' } : { type: 'user', userId: created.user.id },
+        action: 'account.created',
+        target: { type: 'account', id: created.account.id },
+        ip: origin?.ip,
+        userAgent: origin?.userAgent,
+        details: { via, ownerUserId: created.user.id },
+      })
+      return created
     })
     const token = origin === undefined ? '' : (await sessions.create(user.id, origin)).token
     return { token, user, account }
@@ -399,7 +468,7 @@ export function createAuthenticationService(deps: AuthenticationServiceDeps) {
     email: string
     password: string
   }): Promise<{ account: Account; user: User }> {
-    const { account, user } = await createOwner(input, undefined, async () => {})
+    const { account, user } = await createOwner(input, undefined, 'command', async () => {})
     await revokeTokens(db, 'setup', null, clock.now())
     return { account, user }
   }

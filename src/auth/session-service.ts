@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely'
 import type { DatabaseSchema } from '../db/schema.js'
 import { generateToken, hashToken } from '../crypto/tokens.js'
-import type { RequestOrigin } from '../domain/actor.js'
+import type { Actor, RequestOrigin } from '../domain/actor.js'
+import { auditOrigin, type AuditLog } from '../domain/audit/audit-log.js'
 import type { Clock } from '../domain/clock.js'
 import { NotFoundError } from '../domain/errors.js'
 
@@ -20,6 +21,7 @@ export interface SessionServiceOptions {
   clock: Clock
   idleTimeoutMs: number
   absoluteTimeoutMs: number
+  audit: AuditLog
 }
 
 /** last_seen_at is refreshed at most this often, so reading a page is not a write every time. */
@@ -37,6 +39,7 @@ export function createSessionService({
   clock,
   idleTimeoutMs,
   absoluteTimeoutMs,
+  audit,
 }: SessionServiceOptions) {
   async function create(
     userId: string,
@@ -130,21 +133,50 @@ export function createSessionService({
     return rows.map(toSession)
   }
 
-  /** Ends one of the user's own sessions; another user's session id is simply not found. */
-  async function revoke(userId: string, idHash: string): Promise<void> {
-    const result = await db
-      .deleteFrom('sessions')
-      .where('id_hash', '=', idHash)
-      .where('user_id', '=', userId)
-      .executeTakeFirst()
-    if (Number(result.numDeletedRows) === 0) throw new NotFoundError('The session')
+  /**
+   * Ends one of the user's own sessions; another user's session id is simply not found. With
+   * `by` (the person in the dashboard), it is recorded in the audit log.
+   */
+  async function revoke(userId: string, idHash: string, by?: Actor): Promise<void> {
+    await db.transaction().execute(async (trx) => {
+      const result = await trx
+        .deleteFrom('sessions')
+        .where('id_hash', '=', idHash)
+        .where('user_id', '=', userId)
+        .executeTakeFirst()
+      if (Number(result.numDeletedRows) === 0) throw new NotFoundError('The session')
+      if (by !== undefined)
+        await audit.recordForUser(trx, userId, {
+          ...auditOrigin(by),
+          action: 'auth.session_revoked',
+          target: { type: 'user', id: userId },
+          details: { current: idHash === by.sessionIdHash },
+        })
+    })
   }
 
-  async function revokeAll(userId: string, options: { except?: string } = {}): Promise<number> {
-    let query = db.deleteFrom('sessions').where('user_id', '=', userId)
-    if (options.except !== undefined) query = query.where('id_hash', '!=', options.except)
-    const result = await query.executeTakeFirst()
-    return Number(result.numDeletedRows)
+  /** "Sign out everywhere" (or every other session, with `except`); audited when `by` is given. */
+  async function revokeAll(
+    userId: string,
+    options: { except?: string; by?: Actor } = {},
+  ): Promise<number> {
+    return db.transaction().execute(async (trx) => {
+      let query = trx.deleteFrom('sessions').where('user_id', '=', userId)
+      if (options.except !== undefined) query = query.where('id_hash', '!=', options.except)
+      const result = await query.executeTakeFirst()
+      const ended = Number(result.numDeletedRows)
+      if (options.by !== undefined)
+        await audit.recordForUser(trx, userId, {
+          ...auditOrigin(options.by),
+          action:
+            options.except === undefined
+              ? 'auth.signed_out_everywhere'
+              : 'auth.signed_out_other_sessions',
+          target: { type: 'user', id: userId },
+          details: { sessions: ended },
+        })
+      return ended
+    })
   }
 
   async function pruneExpired(): Promise<number> {

@@ -3,6 +3,7 @@ import type { KeyRing } from '../../crypto/key-ring.js'
 import { generateId } from '../../crypto/tokens.js'
 import type { DatabaseSchema } from '../../db/schema.js'
 import type { Actor } from '../actor.js'
+import { auditOrigin, type AuditLog } from '../audit/audit-log.js'
 import type { Clock } from '../clock.js'
 import { ConflictError } from '../errors.js'
 import { InputChecker } from '../validation.js'
@@ -10,10 +11,12 @@ import { findAccount, insertAccount, renameAccount, type Account } from './accou
 import { requireRole } from './authorization.js'
 import {
   insertMembership,
+  listMembershipsOfAccount,
   listMembershipsOfUser,
   type Membership,
 } from './membership-repository.js'
-import { findUserByEmail, insertUser, type User } from './user-repository.js'
+import { findUserByEmail, findUsersByIds, insertUser, type User } from './user-repository.js'
+import type { Role } from '../roles.js'
 
 export const ACCOUNT_NAME_MAX = 100
 export const PERSON_NAME_MAX = 100
@@ -30,9 +33,19 @@ export interface AccountServiceDeps {
   db: Kysely<DatabaseSchema>
   keyRing: KeyRing
   clock: Clock
+  audit: AuditLog
 }
 
 export type AccountService = ReturnType<typeof createAccountService>
+
+/** A member of an account as the team list shows them. */
+export interface AccountMember {
+  userId: string
+  name: string
+  email: string
+  role: Role
+  joinedAt: Date
+}
 
 export function checkNewOwner(
   input: { accountName: unknown; name: unknown; email: unknown },
@@ -93,7 +106,7 @@ function isUniqueViolation(error: unknown, column: string): boolean {
   )
 }
 
-export function createAccountService({ db, clock }: AccountServiceDeps) {
+export function createAccountService({ db, keyRing, clock, audit }: AccountServiceDeps) {
   async function listMyAccounts(actor: Actor): Promise<Membership[]> {
     return listMembershipsOfUser(db, actor.userId)
   }
@@ -113,8 +126,42 @@ export function createAccountService({ db, clock }: AccountServiceDeps) {
     const checker = new InputChecker()
     const name = checker.text('name', input.name, { label: 'Account name', max: ACCOUNT_NAME_MAX })
     checker.assertValid()
-    await renameAccount(db, accountId, name, clock.now())
+    await db.transaction().execute(async (trx) => {
+      await renameAccount(trx, accountId, name, clock.now())
+      await audit.record(trx, {
+        accountId,
+        ...auditOrigin(actor),
+        action: 'account.renamed',
+        target: { type: 'account', id: accountId },
+        details: { name },
+      })
+    })
   }
 
-  return { listMyAccounts, getAccount, rename }
+  /** The account's team, for any member (and any key of the account). */
+  async function listMembers(actor: Actor, accountId: string): Promise<AccountMember[]> {
+    await requireRole(db, actor, accountId, 'viewer')
+    const memberships = await listMembershipsOfAccount(db, accountId)
+    const users = await findUsersByIds(
+      db,
+      keyRing,
+      memberships.map((m) => m.userId),
+    )
+    return memberships.flatMap((m) => {
+      const user = users.get(m.userId)
+      return user === undefined
+        ? []
+        : [
+            {
+              userId: m.userId,
+              name: user.name,
+              email: user.email,
+              role: m.role,
+              joinedAt: m.createdAt,
+            },
+          ]
+    })
+  }
+
+  return { listMyAccounts, getAccount, rename, listMembers }
 }

@@ -15,6 +15,18 @@ export async function requireRole(
   accountId: string,
   minimum: Role,
 ): Promise<Membership> {
+  const key = actor.apiKey
+  if (key !== undefined) {
+    if (key.accountId !== accountId) throw new NotFoundError('The account')
+    const cap: Role = key.scope === 'read' ? 'viewer' : 'admin'
+    if (!hasRoleAtLeast(cap, minimum))
+      throw new ForbiddenError(
+        key.scope === 'read'
+          ? 'This API key has the read scope; this needs a key with the write scope.'
+          : 'This needs the account owner in person; API keys cannot do it.',
+        'insufficient_scope',
+      )
+  }
   const membership = await findMembership(db, accountId, actor.userId)
   if (membership === undefined) throw new NotFoundError('The account')
   if (!hasRoleAtLeast(membership.role, minimum)) {

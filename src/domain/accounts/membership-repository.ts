@@ -50,6 +50,25 @@ export async function listMembershipsOfUser(db: Db, userId: string): Promise<Mem
   return rows.map(toMembership)
 }
 
+/** Every member of an account, in the order they joined. */
+export async function listMembershipsOfAccount(
+  db: Db,
+  accountId: string,
+): Promise<{ userId: string; role: Role; createdAt: Date }[]> {
+  const rows = await db
+    .selectFrom('memberships')
+    .select(['user_id', 'role', 'created_at'])
+    .where('account_id', '=', accountId)
+    .orderBy('created_at')
+    .orderBy('user_id')
+    .execute()
+  return rows.map((row) => ({
+    userId: row.user_id,
+    role: row.role,
+    createdAt: new Date(row.created_at),
+  }))
+}
+
 export async function insertMembership(
   db: Db,
   membership: {

@@ -70,6 +70,26 @@ export async function findUserById(
   return row === undefined ? undefined : toUser(keyRing, row)
 }
 
+/** Several users at once (for lists that show who did what); unknown ids are left out. */
+export async function findUsersByIds(
+  db: Db,
+  keyRing: KeyRing,
+  ids: readonly string[],
+): Promise<Map<string, User>> {
+  const unique = [...new Set(ids)]
+  if (unique.length === 0) return new Map()
+  const rows = await db.selectFrom('users').selectAll().where('id', 'in', unique).execute()
+  return new Map(
+    rows.map((row) => {
+      const user = toUser(keyRing, row)
+      return [
+        row.id,
+        { id: user.id, email: user.email, name: user.name, createdAt: user.createdAt },
+      ]
+    }),
+  )
+}
+
 export async function updateUserPassword(
   db: Db,
   userId: string,

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely'
 import { generateId } from '../../crypto/tokens.js'
 import type { DatabaseSchema } from '../../db/schema.js'
 import type { Actor } from '../actor.js'
+import { auditOrigin, type AuditLog } from '../audit/audit-log.js'
 import type { Clock } from '../clock.js'
 import { NotFoundError, ValidationError } from '../errors.js'
 import { InputChecker } from '../validation.js'
@@ -30,6 +31,9 @@ export function parseComponentStatus(value: unknown): ComponentStatus | undefine
     : undefined
 }
 
+/** Who set a status without a person: an inbound alert or a built-in HTTP check. */
+export type MonitoringOrigin = 'alert' | 'check'
+
 /** Records a status change for the uptime history; callers also update components.status. */
 export async function recordStatusChange(
   db: Kysely<DatabaseSchema>,
@@ -37,6 +41,7 @@ export async function recordStatusChange(
   status: ComponentStatus,
   at: Date,
   incidentId: string | null,
+  origin: MonitoringOrigin | null = null,
 ): Promise<string> {
   const id = generateId()
   await db
@@ -46,6 +51,7 @@ export async function recordStatusChange(
       component_id: componentId,
       status,
       incident_id: incidentId,
+      origin,
       changed_at: at,
     })
     .execute()
@@ -59,26 +65,43 @@ export function createComponentService({
   clock,
   events,
   notifier = silentNotifier,
+  audit,
 }: {
   notifier?: PageNotifier
   db: Kysely<DatabaseSchema>
   clock: Clock
   events: PageEvents
+  audit: AuditLog
 }) {
   async function list(actor: Actor, pageId: string): Promise<Component[]> {
     await requirePageRole(db, actor, pageId, 'viewer')
     return listComponents(db, pageId)
   }
 
-  async function load(actor: Actor, componentId: string, minimum: 'viewer' | 'editor') {
+  async function loadWithAccount(actor: Actor, componentId: string, minimum: 'viewer' | 'editor') {
     const row = await db
       .selectFrom('components')
       .selectAll()
       .where('id', '=', componentId)
       .executeTakeFirst()
     if (row === undefined) throw new NotFoundError('The component')
-    await requirePageRole(db, actor, row.page_id, minimum)
-    return toComponent(row)
+    const page = await requirePageRole(db, actor, row.page_id, minimum)
+    return { component: toComponent(row), accountId: page.account_id }
+  }
+
+  async function load(actor: Actor, componentId: string, minimum: 'viewer' | 'editor') {
+    return (await loadWithAccount(actor, componentId, minimum)).component
+  }
+
+  function recordChange(
+    trx: Kysely<DatabaseSchema>,
+    actor: Actor,
+    accountId: string,
+    action: string,
+    target: { type: string; id: string },
+    details?: Record<string, unknown>,
+  ) {
+    return audit.record(trx, { accountId, ...auditOrigin(actor), action, target, details })
   }
 
   async function checkGroup(
@@ -105,7 +128,7 @@ export function createComponentService({
   }
 
   async function create(actor: Actor, pageId: string, input: ComponentInput): Promise<Component> {
-    await requirePageRole(db, actor, pageId, 'editor')
+    const page = await requirePageRole(db, actor, pageId, 'editor')
     const checker = new InputChecker()
     const name = checker.text('name', input.name, { label: 'Name', max: 100 })
     const description = optionalText(checker, 'description', input.description, 500)
@@ -158,6 +181,10 @@ export function createComponentService({
         .execute()
       if (!isGroup) await recordStatusChange(trx, id, status ?? 'operational', now, null)
       await bumpPageVersion(trx, pageId, now)
+      await recordChange(trx, actor, page.account_id, 'component.created', componentTarget(id), {
+        pageId,
+        isGroup,
+      })
     })
     events.changed(pageId)
     return load(actor, id, 'viewer')
@@ -168,7 +195,7 @@ export function createComponentService({
     componentId: string,
     input: ComponentInput,
   ): Promise<Component> {
-    const current = await load(actor, componentId, 'editor')
+    const { component: current, accountId } = await loadWithAccount(actor, componentId, 'editor')
     const checker = new InputChecker()
     const patch: Partial<{
       name: string
@@ -223,24 +250,35 @@ export function createComponentService({
         })
       }
       await bumpPageVersion(trx, current.pageId, now)
+      await recordChange(trx, actor, accountId, 'component.updated', componentTarget(componentId), {
+        pageId: current.pageId,
+        fields: Object.keys(patch).sort(),
+        ...(status === undefined || status === current.status
+          ? {}
+          : { status: { from: current.status, to: status } }),
+      })
     })
     events.changed(current.pageId)
     return load(actor, componentId, 'viewer')
   }
 
   async function remove(actor: Actor, componentId: string): Promise<void> {
-    const current = await load(actor, componentId, 'editor')
+    const { component: current, accountId } = await loadWithAccount(actor, componentId, 'editor')
     const now = clock.now()
     await db.transaction().execute(async (trx) => {
       await trx.deleteFrom('components').where('id', '=', componentId).execute()
       await bumpPageVersion(trx, current.pageId, now)
+      await recordChange(trx, actor, accountId, 'component.deleted', componentTarget(componentId), {
+        pageId: current.pageId,
+        name: current.name,
+      })
     })
     events.changed(current.pageId)
   }
 
   /** Sets the display order; ids not listed keep their relative order after the listed ones. */
   async function reorder(actor: Actor, pageId: string, orderedIds: unknown): Promise<Component[]> {
-    await requirePageRole(db, actor, pageId, 'editor')
+    const page = await requirePageRole(db, actor, pageId, 'editor')
     if (
       !Array.isArray(orderedIds) ||
       orderedIds.some((id) => typeof id !== 'string') ||
@@ -265,6 +303,10 @@ export function createComponentService({
           .execute()
       }
       await bumpPageVersion(trx, pageId, now)
+      await recordChange(trx, actor, page.account_id, 'component.reordered', {
+        type: 'page',
+        id: pageId,
+      })
     })
     events.changed(pageId)
     return listComponents(db, pageId)
@@ -286,15 +328,63 @@ export function createComponentService({
     await reorder(actor, current.pageId, order)
   }
 
+  /**
+   * The system path for monitoring (inbound alerts, HTTP checks): no person acts, the caller has
+   * authenticated the source. Runs inside the caller's transaction, so the alert bookkeeping and
+   * the status commit together; like update(), it records the change for the uptime history,
+   * tells the notifier and bumps the page version. The caller announces the page change
+   * (events.changed) after its commit. Returns the page id when the status changed.
+   */
+  async function applyMonitoringStatus(
+    trx: Kysely<DatabaseSchema>,
+    change: { componentId: string; status: ComponentStatus; at: Date; origin: MonitoringOrigin },
+  ): Promise<string | undefined> {
+    const row = await trx
+      .selectFrom('components')
+      .select(['page_id', 'status', 'is_group'])
+      .where('id', '=', change.componentId)
+      .executeTakeFirst()
+    if (row === undefined || Boolean(row.is_group) || row.status === change.status) return undefined
+    const oldStatus = parseComponentStatus(row.status) ?? 'operational'
+    await trx
+      .updateTable('components')
+      .set({ status: change.status, updated_at: change.at })
+      .where('id', '=', change.componentId)
+      .execute()
+    const changeId = await recordStatusChange(
+      trx,
+      change.componentId,
+      change.status,
+      change.at,
+      null,
+      change.origin,
+    )
+    await notifier.componentChange(trx, {
+      pageId: row.page_id,
+      componentId: change.componentId,
+      changeId,
+      oldStatus,
+      newStatus: change.status,
+      at: change.at,
+    })
+    await bumpPageVersion(trx, row.page_id, change.at)
+    return row.page_id
+  }
+
   return {
     list,
     get: (actor: Actor, id: string) => load(actor, id, 'viewer'),
+    applyMonitoringStatus,
     create,
     update,
     remove,
     reorder,
     move,
   }
+}
+
+function componentTarget(id: string) {
+  return { type: 'component', id }
 }
 
 function truthy(value: unknown): boolean {

@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from 'kysely'
 import { generateId } from '../../crypto/tokens.js'
 import type { DatabaseSchema, IncidentsTable } from '../../db/schema.js'
 import type { Actor } from '../actor.js'
+import { auditOrigin, type AuditLog } from '../audit/audit-log.js'
 import type { Clock } from '../clock.js'
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js'
 import { InputChecker } from '../validation.js'
@@ -94,12 +95,26 @@ export function createIncidentService({
   clock,
   events,
   notifier = silentNotifier,
+  audit,
 }: {
   notifier?: PageNotifier
   db: Db
   clock: Clock
   events: PageEvents
+  audit: AuditLog
 }) {
+  /** Recorded last in each transaction, after the rows it describes. */
+  function recordChange(
+    trx: Db,
+    actor: Actor,
+    accountId: string,
+    action: string,
+    target: { type: string; id: string },
+    details?: Record<string, unknown>,
+  ) {
+    return audit.record(trx, { accountId, ...auditOrigin(actor), action, target, details })
+  }
+
   async function loadIncidentRow(
     actor: Actor,
     incidentId: string,
@@ -357,6 +372,12 @@ export function createIncidentService({
           at: now,
         })
       await bumpPageVersion(trx, pageId, now)
+      await recordChange(trx, actor, page.account_id, 'incident.created', incidentTarget(id), {
+        pageId,
+        status,
+        impact,
+        notified: deliverNotifications,
+      })
     })
     events.changed(pageId)
     return get(actor, id)
@@ -447,6 +468,10 @@ export function createIncidentService({
           at: now,
         })
       await bumpPageVersion(trx, pageId, now)
+      await recordChange(trx, actor, page.account_id, 'maintenance.scheduled', incidentTarget(id), {
+        pageId,
+        notified: deliverNotifications,
+      })
     })
     events.changed(pageId)
     await runMaintenanceTransitions()
@@ -479,13 +504,22 @@ export function createIncidentService({
         .selectAll()
         .where('id', '=', incidentId)
         .executeTakeFirstOrThrow()
+      const deliverNotifications = truthy(input.deliverNotifications, true)
       await transition(trx, current, status, body, changes, {
         displayAt,
         now,
-        deliverNotifications: truthy(input.deliverNotifications, true),
+        deliverNotifications,
         author: { userId: actor.userId },
         explicitComponents: input.components !== undefined && input.components !== null,
       })
+      await recordChange(
+        trx,
+        actor,
+        page.account_id,
+        `${row.kind}.update_posted`,
+        incidentTarget(incidentId),
+        { pageId: row.page_id, status, notified: deliverNotifications },
+      )
     })
     events.changed(row.page_id)
     return get(actor, incidentId)
@@ -634,6 +668,14 @@ export function createIncidentService({
         .where('id', '=', incidentId)
         .execute()
       await bumpPageVersion(trx, row.page_id, now)
+      await recordChange(
+        trx,
+        actor,
+        page.account_id,
+        `${row.kind}.updated`,
+        incidentTarget(incidentId),
+        { pageId: row.page_id, fields: Object.keys(patch).sort() },
+      )
     })
     events.changed(row.page_id)
     return get(actor, incidentId)
@@ -676,6 +718,17 @@ export function createIncidentService({
         .where('id', '=', updateId)
         .execute()
       await bumpPageVersion(trx, row.page_id, now)
+      await recordChange(
+        trx,
+        actor,
+        page.account_id,
+        `${row.kind}.update_edited`,
+        {
+          type: 'incident_update',
+          id: updateId,
+        },
+        { incidentId: row.id, pageId: row.page_id },
+      )
     })
     events.changed(row.page_id)
     const fresh = await db
@@ -687,7 +740,7 @@ export function createIncidentService({
   }
 
   async function deleteUpdate(actor: Actor, updateId: string): Promise<void> {
-    const { update, row } = await loadUpdate(actor, updateId)
+    const { update, row, page } = await loadUpdate(actor, updateId)
     const now = clock.now()
     await db.transaction().execute(async (trx) => {
       const count = await trx
@@ -703,6 +756,17 @@ export function createIncidentService({
       await insertRevision(trx, update, 'deleted', actor.userId, now)
       await trx.deleteFrom('incident_updates').where('id', '=', updateId).execute()
       await bumpPageVersion(trx, row.page_id, now)
+      await recordChange(
+        trx,
+        actor,
+        page.account_id,
+        `${row.kind}.update_deleted`,
+        {
+          type: 'incident_update',
+          id: updateId,
+        },
+        { incidentId: row.id, pageId: row.page_id },
+      )
     })
     events.changed(row.page_id)
   }
@@ -712,7 +776,7 @@ export function createIncidentService({
     incidentId: string,
     input: { body?: unknown; publish?: unknown },
   ): Promise<Incident> {
-    const { row } = await loadIncidentRow(actor, incidentId, 'editor')
+    const { row, page } = await loadIncidentRow(actor, incidentId, 'editor')
     const checker = new InputChecker()
     const body =
       typeof input.body === 'string' && input.body.trim() === ''
@@ -736,17 +800,36 @@ export function createIncidentService({
         .where('id', '=', incidentId)
         .execute()
       await bumpPageVersion(trx, row.page_id, now)
+      await recordChange(
+        trx,
+        actor,
+        page.account_id,
+        `${row.kind}.postmortem_saved`,
+        incidentTarget(incidentId),
+        { pageId: row.page_id, published: publish, removed: body === null },
+      )
     })
     events.changed(row.page_id)
     return get(actor, incidentId)
   }
 
   async function remove(actor: Actor, incidentId: string): Promise<void> {
-    const { row } = await loadIncidentRow(actor, incidentId, 'admin')
+    const { row, page } = await loadIncidentRow(actor, incidentId, 'admin')
     const now = clock.now()
     await db.transaction().execute(async (trx) => {
       await trx.deleteFrom('incidents').where('id', '=', incidentId).execute()
       await bumpPageVersion(trx, row.page_id, now)
+      await recordChange(
+        trx,
+        actor,
+        page.account_id,
+        `${row.kind}.deleted`,
+        incidentTarget(incidentId),
+        {
+          pageId: row.page_id,
+          name: row.name,
+        },
+      )
     })
     events.changed(row.page_id)
   }
@@ -871,7 +954,7 @@ export function createIncidentService({
     templateId: string | null,
     input: { name?: unknown; title?: unknown; body?: unknown; status?: unknown; impact?: unknown },
   ): Promise<IncidentTemplate> {
-    await requirePageRole(db, actor, pageId, 'editor')
+    const page = await requirePageRole(db, actor, pageId, 'editor')
     const checker = new InputChecker()
     const name = checker.text('name', input.name, { label: 'Template name', max: 100 })
     const title = checker.text('title', input.title, { label: 'Incident title', max: TITLE_MAX })
@@ -885,41 +968,61 @@ export function createIncidentService({
     checker.assertValid()
     const now = clock.now()
     const id = templateId ?? generateId()
-    if (templateId === null) {
-      await db
-        .insertInto('incident_templates')
-        .values({
-          id,
-          page_id: pageId,
-          name,
-          title,
-          body,
-          status,
-          impact,
-          created_at: now,
-          updated_at: now,
-        })
-        .execute()
-    } else {
-      const result = await db
-        .updateTable('incident_templates')
-        .set({ name, title, body, status, impact, updated_at: now })
-        .where('id', '=', templateId)
-        .where('page_id', '=', pageId)
-        .executeTakeFirst()
-      if (Number(result.numUpdatedRows) === 0) throw new NotFoundError('The template')
-    }
+    await db.transaction().execute(async (trx) => {
+      if (templateId === null) {
+        await trx
+          .insertInto('incident_templates')
+          .values({
+            id,
+            page_id: pageId,
+            name,
+            title,
+            body,
+            status,
+            impact,
+            created_at: now,
+            updated_at: now,
+          })
+          .execute()
+      } else {
+        const result = await trx
+          .updateTable('incident_templates')
+          .set({ name, title, body, status, impact, updated_at: now })
+          .where('id', '=', templateId)
+          .where('page_id', '=', pageId)
+          .executeTakeFirst()
+        if (Number(result.numUpdatedRows) === 0) throw new NotFoundError('The template')
+      }
+      await recordChange(
+        trx,
+        actor,
+        page.account_id,
+        templateId === null ? 'incident_template.created' : 'incident_template.updated',
+        { type: 'incident_template', id },
+        { pageId },
+      )
+    })
     return { id, pageId, name, title, body, status, impact }
   }
 
   async function deleteTemplate(actor: Actor, pageId: string, templateId: string): Promise<void> {
-    await requirePageRole(db, actor, pageId, 'editor')
-    const result = await db
-      .deleteFrom('incident_templates')
-      .where('id', '=', templateId)
-      .where('page_id', '=', pageId)
-      .executeTakeFirst()
-    if (Number(result.numDeletedRows) === 0) throw new NotFoundError('The template')
+    const page = await requirePageRole(db, actor, pageId, 'editor')
+    await db.transaction().execute(async (trx) => {
+      const result = await trx
+        .deleteFrom('incident_templates')
+        .where('id', '=', templateId)
+        .where('page_id', '=', pageId)
+        .executeTakeFirst()
+      if (Number(result.numDeletedRows) === 0) throw new NotFoundError('The template')
+      await recordChange(
+        trx,
+        actor,
+        page.account_id,
+        'incident_template.deleted',
+        { type: 'incident_template', id: templateId },
+        { pageId },
+      )
+    })
   }
 
   return {
@@ -1028,6 +1131,10 @@ async function insertUpdate(
     })
     .execute()
   return id
+}
+
+function incidentTarget(id: string) {
+  return { type: 'incident', id }
 }
 
 function eventTypeOf(kind: IncidentKind, status: string): NotificationEventType {

@@ -15,6 +15,9 @@ export async function requirePageRole(
 ): Promise<Selectable<PagesTable>> {
   const page = await findPageRow(db, pageId)
   if (page === undefined) throw new NotFoundError('The status page')
+  const pages = actor.apiKey?.pageIds
+  if (pages !== undefined && pages !== null && !pages.includes(pageId))
+    throw new NotFoundError('The status page')
   await requireRole(db, actor, page.account_id, minimum)
   return page
 }

@@ -5,6 +5,7 @@ import { generateId } from '../../crypto/tokens.js'
 import type { DatabaseSchema } from '../../db/schema.js'
 import { requireRole } from '../accounts/authorization.js'
 import type { Actor } from '../actor.js'
+import { auditOrigin, type AuditLog } from '../audit/audit-log.js'
 import type { Clock } from '../clock.js'
 import { ConflictError, ValidationError } from '../errors.js'
 import { InputChecker } from '../validation.js'
@@ -62,11 +63,17 @@ export function createPageService({
   db,
   clock,
   events,
+  audit,
 }: {
   db: Kysely<DatabaseSchema>
   clock: Clock
   events: PageEvents
+  audit: AuditLog
 }) {
+  function pageTarget(pageId: string) {
+    return { type: 'page', id: pageId }
+  }
+
   async function list(actor: Actor, accountId: string): Promise<Page[]> {
     await requireRole(db, actor, accountId, 'viewer')
     const rows = await db
@@ -105,28 +112,37 @@ export function createPageService({
     const id = generateId()
     await assertSlugFree(slug)
     try {
-      await db
-        .insertInto('pages')
-        .values({
-          id,
-          account_id: accountId,
-          name,
-          slug,
-          time_zone: timeZone,
-          locale,
-          visibility: 'public',
-          password_hash: null,
-          ip_allowlist: '[]',
-          brand_color: '#0a5bd3',
-          custom_css: '',
-          support_url: null,
-          homepage_url: null,
-          custom_domain: null,
-          version: 1,
-          created_at: now,
-          updated_at: now,
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('pages')
+          .values({
+            id,
+            account_id: accountId,
+            name,
+            slug,
+            time_zone: timeZone,
+            locale,
+            visibility: 'public',
+            password_hash: null,
+            ip_allowlist: '[]',
+            brand_color: '#0a5bd3',
+            custom_css: '',
+            support_url: null,
+            homepage_url: null,
+            custom_domain: null,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+          })
+          .execute()
+        await audit.record(trx, {
+          accountId,
+          ...auditOrigin(actor),
+          action: 'page.created',
+          target: pageTarget(id),
+          details: { slug },
         })
-        .execute()
+      })
     } catch (error) {
       if ((await findSlugOwner(slug)) !== undefined) throw slugTaken()
       throw error
@@ -191,6 +207,13 @@ export function createPageService({
       if (Object.keys(patch).length > 0)
         await trx.updateTable('pages').set(patch).where('id', '=', pageId).execute()
       await bumpPageVersion(trx, pageId, now)
+      await audit.record(trx, {
+        accountId: current.account_id,
+        ...auditOrigin(actor),
+        action: 'page.updated',
+        target: pageTarget(pageId),
+        details: { fields: Object.keys(patch).sort() },
+      })
     })
     events.changed(pageId)
     return get(actor, pageId)
@@ -244,6 +267,17 @@ export function createPageService({
         .where('id', '=', pageId)
         .execute()
       await bumpPageVersion(trx, pageId, now)
+      await audit.record(trx, {
+        accountId: current.account_id,
+        ...auditOrigin(actor),
+        action: 'page.access_changed',
+        target: pageTarget(pageId),
+        details: {
+          visibility: visibility ?? current.visibility,
+          passwordChanged: passwordHash !== undefined,
+          ...(allowlist === undefined ? {} : { ipRanges: allowlist.length }),
+        },
+      })
     })
     events.changed(pageId)
     return get(actor, pageId)
@@ -254,8 +288,15 @@ export function createPageService({
     pageId: string,
     file: { contentType: string; data: Buffer } | null,
   ): Promise<void> {
-    await requirePageRole(db, actor, pageId, 'editor')
+    const page = await requirePageRole(db, actor, pageId, 'editor')
     const now = clock.now()
+    const recordLogo = (trx: Kysely<DatabaseSchema>, action: string) =>
+      audit.record(trx, {
+        accountId: page.account_id,
+        ...auditOrigin(actor),
+        action,
+        target: pageTarget(pageId),
+      })
     if (file !== null) {
       if (file.data.length === 0) throw new ValidationError({ logo: 'The file is empty.' })
       if (file.data.length > LOGO_MAX_BYTES)
@@ -287,11 +328,13 @@ export function createPageService({
           )
           .execute()
         await bumpPageVersion(trx, pageId, now)
+        await recordLogo(trx, 'page.logo_changed')
       })
     } else {
       await db.transaction().execute(async (trx) => {
         await trx.deleteFrom('page_logos').where('page_id', '=', pageId).execute()
         await bumpPageVersion(trx, pageId, now)
+        await recordLogo(trx, 'page.logo_removed')
       })
     }
     events.changed(pageId)
@@ -299,8 +342,17 @@ export function createPageService({
 
   /** Deleting a page is for the owner only: it takes its history and subscribers with it. */
   async function remove(actor: Actor, pageId: string): Promise<void> {
-    await requirePageRole(db, actor, pageId, 'owner')
-    await db.deleteFrom('pages').where('id', '=', pageId).execute()
+    const page = await requirePageRole(db, actor, pageId, 'owner')
+    await db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('pages').where('id', '=', pageId).execute()
+      await audit.record(trx, {
+        accountId: page.account_id,
+        ...auditOrigin(actor),
+        action: 'page.deleted',
+        target: pageTarget(pageId),
+        details: { slug: page.slug, name: page.name },
+      })
+    })
     events.changed(pageId)
   }
 

@@ -145,7 +145,10 @@ export function registerAuthRoutes(app: App, deps: ServerDeps): void {
   app.post('/reset-password', { schema: { body: ResetBody } }, async (request, reply) => {
     const token = request.body.token ?? ''
     try {
-      await auth.completePasswordReset({ token, password: request.body.password })
+      await auth.completePasswordReset(
+        { token, password: request.body.password },
+        originOf(request),
+      )
       clearSessionCookie(deps, reply)
       return await reply.redirect('/login?reset=1', 303)
     } catch (error) {

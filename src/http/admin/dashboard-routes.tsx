@@ -232,7 +232,7 @@ export function registerDashboardRoutes(app: App, deps: ServerDeps): void {
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
-      await sessions.revoke(actor.userId, request.body.session)
+      await sessions.revoke(actor.userId, request.body.session, actor)
       if (request.body.session === actor.sessionIdHash) {
         clearSessionCookie(deps, reply)
         return reply.redirect('/login', 303)
@@ -244,14 +244,14 @@ export function registerDashboardRoutes(app: App, deps: ServerDeps): void {
   app.post('/profile/sessions/revoke-others', async (request, reply) => {
     const actor = requireActor(request, reply)
     if (actor === undefined) return reply
-    await sessions.revokeAll(actor.userId, { except: actor.sessionIdHash })
+    await sessions.revokeAll(actor.userId, { except: actor.sessionIdHash, by: actor })
     return reply.redirect('/profile/sessions?saved=1', 303)
   })
 
   app.post('/profile/sessions/revoke-all', async (request, reply) => {
     const actor = requireActor(request, reply)
     if (actor === undefined) return reply
-    await sessions.revokeAll(actor.userId)
+    await sessions.revokeAll(actor.userId, { by: actor })
     clearSessionCookie(deps, reply)
     return reply.redirect('/login', 303)
   })

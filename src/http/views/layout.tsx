@@ -109,6 +109,22 @@ function SideNav({ nav, accountId }: { nav: NavContext; accountId: string }) {
         <li>
           <a href={`${base}/settings`}>Account settings</a>
         </li>
+        {nav.accounts.some(
+          (account) =>
+            account.id === accountId && (account.role === 'owner' || account.role === 'admin'),
+        ) && (
+          <>
+            <li>
+              <a href={`${base}/audit`}>Audit log</a>
+            </li>
+            <li>
+              <a href={`${base}/api-keys`}>API keys</a>
+            </li>
+          </>
+        )}
+        <li>
+          <a href={`${base}/api-reference`}>API reference</a>
+        </li>
         {nav.showMailbox === true && (
           <li>
             <a href={`${base}/mail`}>Mailbox</a>
