@@ -34,6 +34,8 @@ export interface Config {
   setupLinkTtlMs: number
   shutdownTimeoutMs: number
   migrateOnStart: boolean
+  /** Requests per minute per API key (per process). */
+  apiRateLimitPerMinute: number
   notify: NotifyConfig
 }
 
@@ -259,6 +261,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     setupLinkTtlMs: int('SETUP_LINK_TTL_HOURS', 24, 1, 24 * 30) * 3_600_000,
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_SECONDS', 10, 1, 600) * 1000,
     migrateOnStart: bool('MIGRATE_ON_START', true),
+    apiRateLimitPerMinute: int('API_RATE_LIMIT_PER_MINUTE', 600, 1, 100_000),
     notify: {
       maxAttempts: int('NOTIFY_MAX_ATTEMPTS', 8, 1, 50),
       retryBaseMs: int('NOTIFY_RETRY_BASE_MS', 30_000, 10, 3_600_000),

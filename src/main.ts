@@ -1,5 +1,6 @@
 import type { Config } from './config.js'
 import { buildServer } from './http/server.js'
+import { alertJobs } from './jobs/alert-jobs.js'
 import { housekeepingJobs } from './jobs/housekeeping.js'
 import type { QueueRunner } from './jobs/queue.js'
 import { startWorker, type Worker } from './jobs/worker.js'
@@ -33,15 +34,19 @@ export async function start(
   try {
     if (mode !== 'web') {
       worker = startWorker(
-        housekeepingJobs({
-          db: runtime.database.db,
-          sessions: runtime.services.sessions,
-          clock: runtime.clock,
-          notifications: runtime.services.notifications,
-          subscribers: runtime.services.subscribers,
-          incidents: runtime.services.incidents,
-          notify: config.notify,
-        }),
+        [
+          ...housekeepingJobs({
+            db: runtime.database.db,
+            sessions: runtime.services.sessions,
+            clock: runtime.clock,
+            notifications: runtime.services.notifications,
+            subscribers: runtime.services.subscribers,
+            incidents: runtime.services.incidents,
+            apiIdempotency: runtime.services.apiIdempotency,
+            notify: config.notify,
+          }),
+          ...alertJobs(runtime.services.alerts),
+        ],
         logger,
       )
       queueRunner = await runtime.queue.start(runtime.services.notifications.handlers, {

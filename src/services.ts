@@ -5,8 +5,13 @@ import type { Config } from './config.js'
 import type { KeyRing } from './crypto/key-ring.js'
 import type { Database } from './db/database.js'
 import { hasPendingMigrations } from './db/migrator.js'
+import { createApiKeyService } from './domain/api-keys/api-key-service.js'
+import { createIdempotencyStore } from './domain/api-keys/idempotency.js'
 import { createAccountService } from './domain/accounts/account-service.js'
+import { createAlertService } from './domain/alerts/alert-service.js'
 import { createMailboxService } from './domain/accounts/mailbox-service.js'
+import { createAuditLog } from './domain/audit/audit-log.js'
+import { createAuditService } from './domain/audit/audit-service.js'
 import type { Clock } from './domain/clock.js'
 import type { BackgroundTasks } from './jobs/background-tasks.js'
 import type { EmailSender } from './notify/email-sender.js'
@@ -44,6 +49,7 @@ export function createServices(deps: ServiceDeps) {
   const { config, database, keyRing, clock, emailSender, background, pageEvents } = deps
   const db = database.db
   const links = createLinkSigner(keyRing)
+  const audit = createAuditLog({ db, clock })
   const notifications = createNotificationService({
     db,
     keyRing,
@@ -51,6 +57,7 @@ export function createServices(deps: ServiceDeps) {
     queue: deps.queue,
     links,
     logger: deps.logger,
+    audit,
     dispatcher: createDispatcher({
       sendMail: emailSender.send,
       outbound: deps.outbound,
@@ -69,6 +76,7 @@ export function createServices(deps: ServiceDeps) {
     clock,
     idleTimeoutMs: config.sessionIdleTimeoutMs,
     absoluteTimeoutMs: config.sessionAbsoluteTimeoutMs,
+    audit,
   })
   const auth = createAuthenticationService({
     db,
@@ -81,26 +89,44 @@ export function createServices(deps: ServiceDeps) {
     allowSignup: config.allowSignup,
     passwordResetTtlMs: config.passwordResetTtlMs,
     setupLinkTtlMs: config.setupLinkTtlMs,
+    audit,
+  })
+  const components = createComponentService({
+    db,
+    clock,
+    events: pageEvents,
+    notifier: notifications.notifier,
+    audit,
+  })
+  const incidents = createIncidentService({
+    db,
+    clock,
+    events: pageEvents,
+    notifier: notifications.notifier,
+    audit,
   })
   return {
     sessions,
     auth,
-    accounts: createAccountService({ db, keyRing, clock }),
+    accounts: createAccountService({ db, keyRing, clock, audit }),
     mailbox: createMailboxService({ db, mailDir: emailSender.mailDir }),
-    pages: createPageService({ db, clock, events: pageEvents }),
-    components: createComponentService({
+    pages: createPageService({ db, clock, events: pageEvents, audit }),
+    components,
+    incidents,
+    alerts: createAlertService({
       db,
       clock,
       events: pageEvents,
-      notifier: notifications.notifier,
-    }),
-    incidents: createIncidentService({
-      db,
-      clock,
-      events: pageEvents,
-      notifier: notifications.notifier,
+      keyRing,
+      components,
+      incidents,
+      outbound: deps.outbound,
+      settings: { allowedRanges: config.notify.webhookAllowedRanges },
+      audit,
     }),
     notifications,
+    apiKeys: createApiKeyService({ db, keyRing, clock, audit }),
+    apiIdempotency: createIdempotencyStore({ db, clock, ttlMs: 24 * 60 * 60_000 }),
     subscribers: createSubscriberService({
       db,
       keyRing,
@@ -114,7 +140,11 @@ export function createServices(deps: ServiceDeps) {
         linkTtlMs: config.notify.linkTtlMs,
         webhookAllowedRanges: config.notify.webhookAllowedRanges,
       },
+      audit,
     }),
+    /** The audit log's writer, for features that record their own events. */
+    audit,
+    auditLog: createAuditService({ db, keyRing, audit }),
     publicPages: createPublicPageService({ db, clock }),
     health: {
       async readiness(): Promise<{ database: boolean; migrations: boolean }> {

@@ -5,6 +5,7 @@ import { WrongMasterKeyError } from '../crypto/key-ring.js'
 import { createDatabase } from '../db/database.js'
 import { loadMasterKey } from '../crypto/master-key.js'
 import { migrateDown, migrateToLatest, migrationStatus } from '../db/migrator.js'
+import { verifyAuditChains } from '../domain/audit/audit-verify.js'
 import { DomainError, ValidationError } from '../domain/errors.js'
 import { createLogger } from '../logger.js'
 import { DEMO_SLUG, seedDemo } from '../domain/pages/demo.js'
@@ -24,6 +25,12 @@ Commands:
                              Create an account and its owner; without --password-stdin a
                              password is generated and printed once
   demo                       Create the "Demo" account with a public page at /p/demo (idempotent)
+  api-key create --account NAME --name LABEL --scope read|write
+                             Create a management API key acting as the account's owner;
+                             prints the key once, alone, on stdout
+  audit verify [--account ID]
+                             Check the audit log's hash chains (every account's and the
+                             installation's, or one account's); exits 1 at the first break
   help                       Show this help
 
 Configuration is read from the environment (see the README): DATABASE_URL, DATA_DIR,
@@ -65,6 +72,10 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
         return await createOwnerCommand(rest, io)
       case 'demo':
         return await demoCommand(io)
+      case 'api-key':
+        return await apiKeyCommand(rest, io)
+      case 'audit':
+        return await auditCommand(rest, io)
       default:
         io.stderr(`Unknown command "${command}".\n\n${HELP}`)
         return 2
@@ -213,6 +224,51 @@ async function createOwnerCommand(args: string[], io: CliIo): Promise<number> {
   }
 }
 
+async function apiKeyCommand(args: string[], io: CliIo): Promise<number> {
+  const [subcommand, ...rest] = args
+  if (subcommand !== 'create') {
+    io.stderr(
+      `Unknown api-key command "${subcommand ?? ''}": use api-key create --account NAME --name LABEL --scope read|write.\n`,
+    )
+    return 2
+  }
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      account: { type: 'string' },
+      name: { type: 'string' },
+      scope: { type: 'string' },
+    },
+    strict: true,
+  })
+  if (values.account === undefined || values.name === undefined || values.scope === undefined) {
+    io.stderr('api-key create needs --account NAME, --name LABEL and --scope read|write.\n')
+    return 2
+  }
+  if (values.scope !== 'read' && values.scope !== 'write') {
+    io.stderr(`--scope is read or write, not "${values.scope}".\n`)
+    return 2
+  }
+  const config = loadConfig(io.env)
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel)
+  const runtime = await openRuntime(config, logger, { migrate: true })
+  try {
+    const { key, secret } = await runtime.services.apiKeys.createForAccountName({
+      accountName: values.account,
+      name: values.name,
+      scope: values.scope,
+    })
+    // The key alone on stdout, so `KEY=$(candor api-key create …)` captures exactly it.
+    io.stdout(`${secret}\n`)
+    io.stderr(
+      `Created the ${key.scope} API key "${key.name}" (${key.prefix}…) of account "${values.account}". It is shown once: store it now. Use it as Authorization: OAuth <key> on ${new URL('/api/v1', config.baseUrl).toString()}\n`,
+    )
+    return 0
+  } finally {
+    await runtime.close()
+  }
+}
+
 async function demoCommand(io: CliIo): Promise<number> {
   const config = loadConfig(io.env)
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel)
@@ -234,4 +290,52 @@ async function demoCommand(io: CliIo): Promise<number> {
   } finally {
     await runtime.close()
   }
+}
+
+async function auditCommand(args: string[], io: CliIo): Promise<number> {
+  const [subcommand, ...rest] = args
+  if (subcommand !== 'verify') {
+    io.stderr(`Unknown audit command "${subcommand ?? ''}": use audit verify [--account ID].\n`)
+    return 2
+  }
+  const { values } = parseArgs({
+    args: rest,
+    options: { account: { type: 'string' } },
+    strict: true,
+  })
+  const config = loadConfig(io.env)
+  const reports = await withDatabase(config, (database) =>
+    verifyAuditChains(database.db, { accountId: values.account }),
+  )
+  if (reports.length === 0) {
+    io.stdout(
+      values.account === undefined
+        ? 'The audit log is empty.\n'
+        : `No audit entries for account ${values.account}.\n`,
+    )
+    return 0
+  }
+  let failed = 0
+  for (const report of reports) {
+    if (report.broken === null) {
+      io.stdout(
+        `ok      ${report.chain}  ${String(report.entries)} entries  head ${report.headHash}\n`,
+      )
+      continue
+    }
+    failed++
+    const at =
+      report.broken.seq === null
+        ? 'at the head'
+        : `at seq ${String(report.broken.seq)} (entry ${report.broken.id ?? '?'})`
+    io.stdout(`BROKEN  ${report.chain}  ${at}: ${report.broken.reason}\n`)
+  }
+  if (failed > 0) {
+    io.stderr(`The audit log has been tampered with: ${String(failed)} chain(s) do not verify.\n`)
+    return 1
+  }
+  io.stdout(
+    `All ${String(reports.length)} chain(s) verify. Note the head hashes somewhere outside this database: a later run that shows different hashes for the same entries means the chain was rewritten.\n`,
+  )
+  return 0
 }

@@ -134,6 +134,8 @@ export interface ComponentStatusChangesTable {
   component_id: string
   status: string
   incident_id: string | null
+  /** null for people and incidents; 'alert' or 'check' when monitoring set the status. */
+  origin: ColumnType<string | null, string | null | undefined, string | null>
   changed_at: Timestamp
 }
 
@@ -298,6 +300,142 @@ export interface JobsTable {
   created_at: Timestamp
 }
 
+export type ApiKeyScope = 'read' | 'write'
+
+export interface ApiKeysTable {
+  id: string
+  account_id: string
+  name: string
+  prefix: string
+  key_hash: string
+  scope: ApiKeyScope
+  /** JSON array of page ids, or null for every page of the account. */
+  page_ids: string | null
+  created_by: string
+  created_at: Timestamp
+  expires_at: NullableTimestamp
+  revoked_at: NullableTimestamp
+  last_used_at: NullableTimestamp
+  last_used_ip_ciphertext: string | null
+}
+
+export interface IdempotencyKeysTable {
+  api_key_id: string
+  idempotency_key: string
+  request_hash: string
+  /** Null while the first request is still being answered. */
+  status: number | null
+  response_body: string | null
+  created_at: Timestamp
+}
+
+export type AlertFormat =
+  | 'alertmanager'
+  | 'grafana'
+  | 'pingdom'
+  | 'newrelic'
+  | 'datadog'
+  | 'pagerduty'
+  | 'opsgenie'
+  | 'generic'
+
+export interface AlertEndpointsTable {
+  id: string
+  page_id: string
+  name: string
+  format: AlertFormat
+  component_id: string | null
+  /** JSON {key sent by the source: component id}. */
+  component_map: string
+  firing_status: string
+  map_severity: Bool
+  create_drafts: Bool
+  token_hash: string
+  secret_ciphertext: string | null
+  last_received_at: NullableTimestamp
+  last_error: string | null
+  last_error_at: NullableTimestamp
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface HttpChecksTable {
+  id: string
+  page_id: string
+  component_id: string
+  url: string
+  interval_seconds: number
+  timeout_ms: number
+  expected_status: number
+  failure_threshold: number
+  firing_status: string
+  enabled: Bool
+  consecutive_failures: number
+  last_checked_at: NullableTimestamp
+  last_status_code: number | null
+  last_ok: ColumnType<SqlBool | null, boolean | null | undefined, boolean | null>
+  last_error: string | null
+  next_run_at: Timestamp
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface AlertStatesTable {
+  source_id: string
+  source_kind: 'endpoint' | 'check'
+  alert_key: string
+  page_id: string
+  component_id: string
+  state: 'firing' | 'resolved'
+  status: string
+  title: string
+  source_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface IncidentDraftsTable {
+  id: string
+  page_id: string
+  title: string
+  body: string
+  impact: string
+  /** JSON {component id: status}. */
+  component_statuses: string
+  source_endpoint_id: string | null
+  created_at: Timestamp
+}
+
+export type AuditActorType = 'user' | 'api_key' | 'system' | 'anonymous'
+
+/** Append-only (refused by triggers); each row is chained to the previous one of its chain by hash. */
+export interface AuditEntriesTable {
+  id: string
+  /** `account:<id>`, or `installation` for events without an account. */
+  chain: string
+  seq: number
+  account_id: string | null
+  created_at: Timestamp
+  actor_type: AuditActorType
+  actor_user_id: string | null
+  actor_api_key_id: string | null
+  action: string
+  target_type: string | null
+  target_id: string | null
+  ip: string | null
+  user_agent: string | null
+  /** Canonical JSON. */
+  details: string
+  prev_hash: string
+  hash: string
+}
+
+export interface AuditChainHeadsTable {
+  chain: string
+  seq: number
+  hash: string
+  updated_at: Timestamp
+}
+
 export interface DatabaseSchema {
   meta: MetaTable
   data_keys: DataKeysTable
@@ -324,4 +462,12 @@ export interface DatabaseSchema {
   notification_events: NotificationEventsTable
   deliveries: DeliveriesTable
   jobs: JobsTable
+  api_keys: ApiKeysTable
+  idempotency_keys: IdempotencyKeysTable
+  alert_endpoints: AlertEndpointsTable
+  http_checks: HttpChecksTable
+  alert_states: AlertStatesTable
+  incident_drafts: IncidentDraftsTable
+  audit_entries: AuditEntriesTable
+  audit_chain_heads: AuditChainHeadsTable
 }

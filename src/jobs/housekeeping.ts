@@ -4,6 +4,7 @@ import type { SessionService } from '../auth/session-service.js'
 import { pruneThrottles } from '../auth/throttle.js'
 import type { DatabaseSchema } from '../db/schema.js'
 import type { NotifyConfig } from '../config.js'
+import type { IdempotencyStore } from '../domain/api-keys/idempotency.js'
 import type { Clock } from '../domain/clock.js'
 import type { IncidentService } from '../domain/pages/incident-service.js'
 import type { NotificationService } from '../domain/subscribers/notification-service.js'
@@ -20,6 +21,7 @@ export function housekeepingJobs(deps: {
   notifications: NotificationService
   subscribers: SubscriberService
   incidents: Pick<IncidentService, 'runMaintenanceTransitions'>
+  apiIdempotency: Pick<IdempotencyStore, 'prune'>
   notify: NotifyConfig
 }): PeriodicJob[] {
   return [
@@ -53,6 +55,12 @@ export function housekeepingJobs(deps: {
       name: 'prune-auth-tokens',
       intervalMs: 60 * 60_000,
       run: () => pruneTokens(deps.db, deps.clock.now()),
+    },
+    {
+      // Answers kept for Idempotency-Key replays (24 hours).
+      name: 'prune-idempotency-keys',
+      intervalMs: 60 * 60_000,
+      run: () => deps.apiIdempotency.prune(),
     },
     {
       name: 'prune-throttles',

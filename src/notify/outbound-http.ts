@@ -52,6 +52,14 @@ export interface OutboundHttp {
     url: string,
     request: { headers?: Readonly<Record<string, string>>; body: string | Uint8Array },
   ): Promise<OutboundResponse>
+  /**
+   * A GET through the same checks (HTTP checks of components). timeoutMs bounds the whole
+   * exchange, redirects included, when it is shorter than the client's own limits.
+   */
+  get(
+    url: string,
+    request?: { headers?: Readonly<Record<string, string>>; timeoutMs?: number },
+  ): Promise<OutboundResponse>
   close(): Promise<void>
 }
 
@@ -367,8 +375,10 @@ export function createOutboundHttp(options: OutboundHttpOptions = {}): OutboundH
 
   let closing: Promise<void> | undefined
 
-  async function send(hop: Hop): Promise<{ status: number; location?: string; text: string }> {
-    const signal = AbortSignal.timeout(connectTimeoutMs + timeoutMs)
+  async function send(
+    hop: Hop,
+    signal: AbortSignal,
+  ): Promise<{ status: number; location?: string; text: string }> {
     try {
       const response = await agent.request({
         origin: hop.url.origin,
@@ -391,32 +401,55 @@ export function createOutboundHttp(options: OutboundHttpOptions = {}): OutboundH
     }
   }
 
+  /** Sends a request and follows its redirects; deadlineMs (if any) bounds all of it. */
+  async function exchange(first: Hop, deadlineMs?: number): Promise<OutboundResponse> {
+    const deadline = deadlineMs === undefined ? undefined : AbortSignal.timeout(deadlineMs)
+    let hop = first
+    for (let redirects = 0; ; redirects++) {
+      const perHop = AbortSignal.timeout(connectTimeoutMs + timeoutMs)
+      const result = await send(
+        hop,
+        deadline === undefined ? perHop : AbortSignal.any([perHop, deadline]),
+      )
+      if (result.location === undefined) {
+        // undici marks the connection idle just after the body ends: without this turn, a
+        // caller posting in sequence would open a new connection (and TLS handshake) each time.
+        await nextTurn()
+        return { status: result.status, bodySnippet: result.text }
+      }
+      if (redirects >= maxRedirects) {
+        throw new OutboundRequestError(
+          'too_many_redirects',
+          `More than ${maxRedirects} redirects, last to ${hop.url.host}`,
+        )
+      }
+      hop = nextHop(hop, result.status, result.location, ranges)
+    }
+  }
+
   return {
+    async get(url, request = {}) {
+      const target = parseTarget(url, ranges)
+      if (target instanceof OutboundRequestError) throw target
+      return exchange(
+        {
+          url: target,
+          method: 'GET',
+          headers: normalizeHeaders(request.headers, userAgent),
+          body: undefined,
+        },
+        request.timeoutMs,
+      )
+    },
     async post(url, request) {
       const target = parseTarget(url, ranges)
       if (target instanceof OutboundRequestError) throw target
-      let hop: Hop = {
+      return exchange({
         url: target,
         method: 'POST',
         headers: normalizeHeaders(request.headers, userAgent),
         body: request.body,
-      }
-      for (let redirects = 0; ; redirects++) {
-        const result = await send(hop)
-        if (result.location === undefined) {
-          // undici marks the connection idle just after the body ends: without this turn, a
-          // caller posting in sequence would open a new connection (and TLS handshake) each time.
-          await nextTurn()
-          return { status: result.status, bodySnippet: result.text }
-        }
-        if (redirects >= maxRedirects) {
-          throw new OutboundRequestError(
-            'too_many_redirects',
-            `More than ${maxRedirects} redirects, last to ${hop.url.host}`,
-          )
-        }
-        hop = nextHop(hop, result.status, result.location, ranges)
-      }
+      })
     },
     close() {
       closing ??= agent.close()

@@ -20,6 +20,11 @@ const ALL_MIGRATIONS = Object.keys(migrations)
 const MIGRATION_TABLES = ['schema_migrations', 'schema_migrations_lock']
 const APPLICATION_TABLES = [
   'accounts',
+  'alert_endpoints',
+  'alert_states',
+  'api_keys',
+  'audit_chain_heads',
+  'audit_entries',
   'auth_throttles',
   'auth_tokens',
   'component_status_changes',
@@ -27,7 +32,10 @@ const APPLICATION_TABLES = [
   'consent_texts',
   'data_keys',
   'deliveries',
+  'http_checks',
+  'idempotency_keys',
   'incident_components',
+  'incident_drafts',
   'incident_templates',
   'incident_update_revisions',
   'incident_updates',

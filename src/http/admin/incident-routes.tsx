@@ -14,7 +14,9 @@ import {
   type IncidentForm,
 } from '../views/incident-views.js'
 import type { Errors, Values } from '../views/page-views.js'
+import { incidentDraftsSection } from './alert-routes.js'
 import { requireActor, sendHtml } from './html.js'
+import { incidentNotificationsSection } from './subscriber-routes.js'
 import {
   attempt,
   checkbox,
@@ -111,7 +113,7 @@ const INCIDENT_NOTICES = {
   'update-deleted': 'Update deleted. It is kept in the audit trail below.',
   postmortem: 'Postmortem saved.',
 }
-const LIST_NOTICES = { deleted: 'Deleted.' }
+const LIST_NOTICES = { deleted: 'Deleted.', 'draft-dismissed': 'Draft dismissed.' }
 const TEMPLATE_NOTICES = { saved: 'Template saved.', deleted: 'Template deleted.' }
 
 /** component_<id> fields with a status chosen ("" means no change): the service's {id: status}. */
@@ -150,9 +152,10 @@ export function registerIncidentRoutes(app: App, deps: ServerDeps): void {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
       const view = await loadPageView(deps, reply, actor, request.params.pageId)
-      const [incidentList, maintenanceList] = await Promise.all([
+      const [incidentList, maintenanceList, drafts] = await Promise.all([
         incidents.list(actor, view.page.id, 'incident'),
         incidents.list(actor, view.page.id, 'maintenance'),
+        incidentDraftsSection(deps, actor, view),
       ])
       return sendHtml(
         reply,
@@ -161,6 +164,7 @@ export function registerIncidentRoutes(app: App, deps: ServerDeps): void {
           incidents={incidentList}
           maintenances={maintenanceList}
           notice={pickNotice(LIST_NOTICES, request.query.saved)}
+          drafts={drafts}
         />,
       )
     },
@@ -355,6 +359,7 @@ export function registerIncidentRoutes(app: App, deps: ServerDeps): void {
     const incident = await incidents.get(actor, incidentId)
     const view = await loadPageView(deps, reply, actor, incident.pageId)
     const componentList = await components.list(actor, incident.pageId)
+    const notifications = await incidentNotificationsSection(deps, actor, view, incident.id)
     return sendHtml(
       reply,
       <IncidentDetailPage
@@ -362,6 +367,7 @@ export function registerIncidentRoutes(app: App, deps: ServerDeps): void {
         actorUserId={actor.userId}
         incident={incident}
         components={componentList}
+        notifications={notifications}
         {...form}
       />,
       status,

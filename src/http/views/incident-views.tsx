@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact'
 import type { IncidentTemplate, Revision } from '../../domain/pages/incident-service.js'
 import { isIncidentOpen } from '../../domain/pages/status.js'
 import { toDateTimeInput } from '../../domain/pages/time-zone.js'
@@ -119,6 +120,8 @@ export function IncidentsPage(props: {
   incidents: Incident[]
   maintenances: Incident[]
   notice?: string | undefined
+  /** Incident drafts opened by alert endpoints (see alert-views.tsx). */
+  drafts?: ComponentChildren
 }) {
   const { page } = props
   const base = `/pages/${encodeURIComponent(page.id)}`
@@ -150,6 +153,7 @@ export function IncidentsPage(props: {
       ) : (
         <ReadOnlyNotice role={props.role} />
       )}
+      {props.drafts}
       <section aria-labelledby="open-h">
         <h2 id="open-h">Open incidents</h2>
         <IncidentTable incidents={open} page={page} empty="No open incident." />
@@ -464,6 +468,8 @@ export function IncidentDetailPage(props: {
   errors?: Errors | undefined
   values?: Values | undefined
   componentValues?: Values | undefined
+  /** The fan-out progress of this incident's notifications. */
+  notifications?: ComponentChildren
 }) {
   const { page, incident } = props
   const zone = page.timeZone
@@ -541,6 +547,7 @@ export function IncidentDetailPage(props: {
         <dt>Components</dt>
         <dd>{affectedNames.length === 0 ? 'None' : affectedNames.join(', ')}</dd>
       </dl>
+      {props.notifications}
 
       {editable && (
         <section class="card" aria-labelledby="post-update-h">

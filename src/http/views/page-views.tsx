@@ -299,7 +299,15 @@ export { statusOptions as componentStatusOptions }
 // A status page's frame: title, tabs, link to the public page
 // ---------------------------------------------------------------------------------------------
 
-export type PageTab = 'overview' | 'components' | 'incidents' | 'templates' | 'settings'
+export type PageTab =
+  | 'overview'
+  | 'components'
+  | 'incidents'
+  | 'templates'
+  | 'subscribers'
+  | 'notifications'
+  | 'alerts'
+  | 'settings'
 
 export function StatusPageFrame(props: {
   nav: NavContext
@@ -314,6 +322,9 @@ export function StatusPageFrame(props: {
     ['components', `${base}/components`, 'Components'],
     ['incidents', `${base}/incidents`, 'Incidents & maintenance'],
     ['templates', `${base}/templates`, 'Templates'],
+    ['subscribers', `${base}/subscribers`, 'Subscribers'],
+    ['notifications', `${base}/notifications`, 'Notifications'],
+    ['alerts', `${base}/alerts`, 'Alerts'],
     ['settings', `${base}/settings`, 'Settings'],
   ]
   return (
@@ -501,6 +512,12 @@ export function PageOverviewPage(props: {
             </li>
             <li>
               <a href={`${base}/templates`}>Incident templates</a>
+            </li>
+            <li>
+              <a href={`${base}/subscribers`}>Subscribers</a>
+            </li>
+            <li>
+              <a href={`${base}/notifications`}>Notifications</a>
             </li>
             <li>
               <a href={`${base}/settings`}>Settings</a>
