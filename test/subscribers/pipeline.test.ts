@@ -511,6 +511,54 @@ describe.each(testDialects)('notification pipeline (%s)', (dialect) => {
     expect(new Set(bulk.flatMap((m) => m.to)).size).toBe(count)
   }, 90_000)
 
+  it('retention: purges unconfirmed and unsubscribed subscribers and old delivery logs', async () => {
+    const f = await createPageFixture(t)
+    const { subscribers, notifications, incidents } = t.runtime.services
+    const form = await subscribers.subscribeForm(f.page.id)
+    await subscribers.subscribe(
+      f.page.id,
+      { email: 'never-confirmed@example.com', consentVersion: form.consentVersion },
+      visitor(),
+    )
+    const kept = await subscribeAndConfirm(f, 'stays@example.com')
+    const leaving = await subscribeAndConfirm(f, 'leaves@example.com')
+    await startQueue()
+    await incidents.create(f.actor, f.page.id, { name: 'Old news', body: 'x' })
+    await eventually(async () => {
+      const rows = await deliveriesOf(f.page.id)
+      return rows.length >= 2 && rows.every((d) => d.state === 'sent') ? rows : undefined
+    })
+    await subscribers.unsubscribeByLink(leaving.manageToken)
+    const week = 7 * 24 * 60 * 60_000
+    // Nothing is old enough yet.
+    expect(await subscribers.purgeInactive(week)).toBe(0)
+    expect(await notifications.pruneDeliveries(90 * 24 * 60 * 60_000)).toBe(0)
+
+    t.clock.advance(week + 60_000)
+    const purged = await subscribers.purgeInactive(week)
+    expect(purged).toBeGreaterThanOrEqual(2)
+    const left = await db()
+      .selectFrom('subscribers')
+      .select('id')
+      .where('page_id', '=', f.page.id)
+      .execute()
+    expect(left).toHaveLength(1)
+    const stays = await subscribers.fromLink(kept.manageToken)
+    expect(stays.kind === 'subscriber' && stays.subscriber.address).toBe('stays@example.com')
+    await expect(subscribers.fromLink(leaving.manageToken)).rejects.toThrow('was not found')
+
+    t.clock.advance(90 * 24 * 60 * 60_000)
+    expect(await notifications.pruneDeliveries(90 * 24 * 60 * 60_000)).toBeGreaterThanOrEqual(2)
+    expect(await deliveriesOf(f.page.id)).toHaveLength(0)
+    expect(
+      await db()
+        .selectFrom('notification_events')
+        .select('id')
+        .where('page_id', '=', f.page.id)
+        .execute(),
+    ).toHaveLength(0)
+  })
+
   it('an update that does not notify creates no event', async () => {
     const f = await createPageFixture(t)
     const incident = await t.runtime.services.incidents.create(f.actor, f.page.id, {
