@@ -244,9 +244,20 @@ describe.each(testDialects)('inbound alert semantics (%s)', (dialect) => {
     expect(notJson.status).toBe(422)
     expect(notJson.json['detail']).toContain('not valid JSON')
 
+    // Some tools send no Content-Type at all: the body is still read as JSON.
+    const bare = await t.app.inject({
+      method: 'POST',
+      url: `/api/alerts/${token}`,
+      payload: JSON.stringify(alertmanagerBody([])),
+    })
+    expect(bare.headers['content-type']).toContain('application/json')
+    expect(bare.statusCode).toBe(200)
+    const noBody = await t.app.inject({ method: 'POST', url: `/api/alerts/${token}` })
+    expect(noBody.statusCode).toBe(422)
+
     const endpoint = await t.runtime.services.alerts.getEndpoint(f.actor, f.page.id, id)
     expect(endpoint.lastError).toContain('not valid JSON')
-    expect(endpoint.lastReceivedAt).toBeNull()
+    expect(endpoint.lastReceivedAt).not.toBeNull()
     expect((await statusOf(t, f, f.components.api.id)).stored).toBe('operational')
   })
 
