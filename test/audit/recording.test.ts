@@ -267,14 +267,11 @@ describe.each(testDialects)('audit log: what is recorded (%s)', (dialect) => {
   it('names the API key when an actor acts through one', () => {
     const actor = actorFor('user1')
     expect(auditOrigin(actor).actor).toEqual({ type: 'user', userId: 'user1' })
-    expect(auditOrigin(Object.assign(actorFor('user1'), { apiKeyId: 'key1' })).actor).toEqual({
-      type: 'api_key',
-      keyId: 'key1',
-      userId: 'user1',
-    })
-    expect(auditOrigin(Object.assign(actorFor('user1'), { apiKey: { id: 'key2' } })).actor).toEqual(
-      { type: 'api_key', keyId: 'key2', userId: 'user1' },
-    )
+    const viaKey = {
+      ...actorFor('user1'),
+      apiKey: { id: 'key2', accountId: 'acct1', scope: 'write' as const, pageIds: null },
+    }
+    expect(auditOrigin(viaKey).actor).toEqual({ type: 'api_key', keyId: 'key2', userId: 'user1' })
   })
 
   it('refuses details that look like secrets, and action names that are not dotted', async () => {
