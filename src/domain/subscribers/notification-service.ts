@@ -16,6 +16,7 @@ import type { Locale } from '../pages/types.js'
 import type { LinkSigner } from './links.js'
 import { subscriberAddressIndex, SUBSCRIBER_CONTEXTS } from './subscriber-repository.js'
 import { DeliveryFailure, type Delivery, type FanoutProgress } from './types.js'
+import { publicPageUrl } from '../pages/page-url.js'
 
 type Db = Kysely<DatabaseSchema>
 
@@ -85,8 +86,7 @@ export function createNotificationService(deps: {
   const { db, keyRing, clock, queue, dispatcher, links, logger, settings } = deps
 
   function pageUrl(page: { slug: string; custom_domain: string | null }): string {
-    if (page.custom_domain !== null) return `https://${page.custom_domain}`
-    return new URL(`/p/${page.slug}`, settings.baseUrl).toString()
+    return publicPageUrl(settings.baseUrl, { slug: page.slug, customDomain: page.custom_domain })
   }
 
   async function buildMessage(

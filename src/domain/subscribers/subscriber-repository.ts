@@ -27,9 +27,14 @@ export function subscriberAddressIndex(
   return keyRing.blindIndex(normalizeAddress(channel, address), `subscribers.address:${channel}`)
 }
 
+/** The id (version) of a consent text: its hash, so the same text always has the same id. */
+export function consentTextId(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 32)
+}
+
 /** Stores a consent text once, by its hash, and returns its id (the version a consent names). */
 export async function storeConsentText(db: Db, text: string, now: Date): Promise<string> {
-  const id = createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 32)
+  const id = consentTextId(text)
   await db
     .insertInto('consent_texts')
     .values({ id, text, created_at: now })

@@ -34,10 +34,12 @@ import {
   loadSubscribers,
   normalizeAddress,
   replaceSubscriberComponents,
+  consentTextId,
   storeConsentText,
   subscriberAddressIndex,
 } from './subscriber-repository.js'
 import { SUBSCRIBER_CHANNELS, type Subscriber } from './types.js'
+import { publicPageUrl } from '../pages/page-url.js'
 
 type Db = Kysely<DatabaseSchema>
 
@@ -114,8 +116,7 @@ export function createSubscriberService(deps: {
   }
 
   function pageUrl(page: Pick<Selectable<PagesTable>, 'slug' | 'custom_domain'>): string {
-    if (page.custom_domain !== null) return `https://${page.custom_domain}`
-    return new URL(`/p/${page.slug}`, settings.baseUrl).toString()
+    return publicPageUrl(settings.baseUrl, { slug: page.slug, customDomain: page.custom_domain })
   }
 
   function manageUrl(subject: LinkSubject): string {
@@ -1088,7 +1089,8 @@ export function createSubscriberService(deps: {
   ): Promise<{ consentText: string; consentVersion: string }> {
     const page = await publicPage(pageId)
     const text = consentText(page)
-    return { consentText: text, consentVersion: await storeConsentText(db, text, clock.now()) }
+    // Showing the form writes nothing: the text is stored when a consent names it.
+    return { consentText: text, consentVersion: consentTextId(text) }
   }
 
   /** Retention: unconfirmed subscriptions and unsubscribed rows older than the period go. */

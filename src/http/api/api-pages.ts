@@ -12,6 +12,7 @@ import {
   Pagination,
   problemResponses,
 } from './api-schemas.js'
+import { publicPageUrl } from '../../domain/pages/page-url.js'
 
 export function actorOf(request: FastifyRequest): Actor {
   if (request.actor === undefined) throw new NotFoundError('The API key')
@@ -19,9 +20,7 @@ export function actorOf(request: FastifyRequest): Actor {
 }
 
 export function pageUrlOf(deps: ServerDeps, page: Pick<Page, 'slug' | 'customDomain'>): string {
-  return page.customDomain === null
-    ? new URL(`/p/${page.slug}`, deps.config.baseUrl).toString()
-    : `https://${page.customDomain}`
+  return publicPageUrl(deps.config.baseUrl, page)
 }
 
 export function serializePage(deps: ServerDeps, page: Page) {

@@ -27,6 +27,7 @@ import {
   renderPasswordPage,
   renderStatusPage,
 } from './views/index.js'
+import { publicPageUrl } from '../../domain/pages/page-url.js'
 
 interface ServeOptions {
   cors?: boolean
@@ -395,8 +396,7 @@ export function registerPublicRoutes(app: App, deps: ServerDeps, cache: PageCach
   }
 
   function pageUrl(snapshot: PageSnapshot): string {
-    if (snapshot.page.customDomain !== null) return `https://${snapshot.page.customDomain}`
-    return new URL(`/p/${snapshot.page.slug}`, deps.config.baseUrl).toString()
+    return publicPageUrl(deps.config.baseUrl, snapshot.page)
   }
 
   function accessCookieName(pageId: string): string {
