@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import type { DatabaseSchema } from '../db/schema.js'
+import type { AuthMethod, DatabaseSchema } from '../db/schema.js'
 import { generateToken, hashToken } from '../crypto/tokens.js'
 import type { Actor, RequestOrigin } from '../domain/actor.js'
 import { auditOrigin, type AuditLog } from '../domain/audit/audit-log.js'
@@ -14,6 +14,21 @@ export interface Session {
   expiresAt: Date
   ip: string
   userAgent: string
+  method: AuthMethod
+  authenticatedAt: Date
+  ssoConnectionId: string | null
+  ssoAccountId: string | null
+}
+
+/** What single log-out needs to find and end a session signed in through an identity provider. */
+export interface SsoSessionLink {
+  connectionId: string
+  accountId: string
+  /** A blind index of the IdP's subject (NameID or sub). */
+  subjectHash: string
+  sessionIndex: string | null
+  /** Encrypted details an SP-initiated log-out sends back to the IdP. */
+  logoutCiphertext: string | null
 }
 
 export interface SessionServiceOptions {
@@ -44,8 +59,10 @@ export function createSessionService({
   async function create(
     userId: string,
     origin: RequestOrigin,
+    options: { method?: AuthMethod; sso?: SsoSessionLink } = {},
   ): Promise<{ token: string; session: Session }> {
     const now = clock.now()
+    const sso = options.sso
     const token = generateToken()
     const session: Session = {
       idHash: hashToken(token),
@@ -55,6 +72,10 @@ export function createSessionService({
       expiresAt: new Date(now.getTime() + absoluteTimeoutMs),
       ip: origin.ip,
       userAgent: origin.userAgent.slice(0, USER_AGENT_MAX),
+      method: options.method ?? 'password',
+      authenticatedAt: now,
+      ssoConnectionId: sso?.connectionId ?? null,
+      ssoAccountId: sso?.accountId ?? null,
     }
     await db
       .insertInto('sessions')
@@ -66,6 +87,13 @@ export function createSessionService({
         expires_at: session.expiresAt,
         ip: session.ip,
         user_agent: session.userAgent,
+        auth_method: session.method,
+        authenticated_at: now,
+        sso_connection_id: sso?.connectionId ?? null,
+        sso_account_id: sso?.accountId ?? null,
+        sso_subject_hash: sso?.subjectHash ?? null,
+        sso_session_index: sso?.sessionIndex ?? null,
+        sso_logout_ciphertext: sso?.logoutCiphertext ?? null,
       })
       .execute()
     return { token, session }
@@ -118,6 +146,67 @@ export function createSessionService({
       .where('id_hash', '=', newIdHash)
       .executeTakeFirstOrThrow()
     return { token, session: toSession(row) }
+  }
+
+  /**
+   * The person proved who they are again (password, second factor or passkey): actions that ask
+   * for a recent proof are allowed for a few minutes. A stronger method upgrades the session.
+   */
+  async function markAuthenticated(idHash: string, method?: AuthMethod): Promise<void> {
+    const now = clock.now()
+    await db
+      .updateTable('sessions')
+      .set(
+        method === undefined
+          ? { authenticated_at: now }
+          : { authenticated_at: now, auth_method: method },
+      )
+      .where('id_hash', '=', idHash)
+      .execute()
+  }
+
+  /** What an SP-initiated single log-out must send to the IdP, or undefined for other sessions. */
+  async function ssoLogoutDetails(
+    idHash: string,
+  ): Promise<{ connectionId: string; logoutCiphertext: string | null } | undefined> {
+    const row = await db
+      .selectFrom('sessions')
+      .select(['sso_connection_id', 'sso_logout_ciphertext'])
+      .where('id_hash', '=', idHash)
+      .executeTakeFirst()
+    if (row?.sso_connection_id == null) return undefined
+    return { connectionId: row.sso_connection_id, logoutCiphertext: row.sso_logout_ciphertext }
+  }
+
+  /**
+   * An IdP-initiated log-out: ends the sessions this connection signed in for the subject, only
+   * those of the IdP session named when it names one. Returns the user ids whose sessions ended.
+   */
+  async function revokeSsoSessions(
+    connectionId: string,
+    subjectHash: string,
+    sessionIndexes: readonly string[] = [],
+  ): Promise<{ userId: string; idHash: string }[]> {
+    return db.transaction().execute(async (trx) => {
+      let query = trx
+        .selectFrom('sessions')
+        .select(['id_hash', 'user_id'])
+        .where('sso_connection_id', '=', connectionId)
+        .where('sso_subject_hash', '=', subjectHash)
+      if (sessionIndexes.length > 0)
+        query = query.where('sso_session_index', 'in', [...sessionIndexes])
+      const rows = await query.execute()
+      if (rows.length > 0)
+        await trx
+          .deleteFrom('sessions')
+          .where(
+            'id_hash',
+            'in',
+            rows.map((row) => row.id_hash),
+          )
+          .execute()
+      return rows.map((row) => ({ userId: row.user_id, idHash: row.id_hash }))
+    })
   }
 
   async function listForUser(userId: string): Promise<Session[]> {
@@ -197,6 +286,9 @@ export function createSessionService({
     create,
     authenticate,
     rotate,
+    markAuthenticated,
+    ssoLogoutDetails,
+    revokeSsoSessions,
     listForUser,
     revoke,
     revokeAll,
@@ -213,6 +305,10 @@ function toSession(row: {
   expires_at: string
   ip: string
   user_agent: string
+  auth_method: AuthMethod
+  authenticated_at: string | null
+  sso_connection_id: string | null
+  sso_account_id: string | null
 }): Session {
   return {
     idHash: row.id_hash,
@@ -222,5 +318,9 @@ function toSession(row: {
     expiresAt: new Date(row.expires_at),
     ip: row.ip,
     userAgent: row.user_agent,
+    method: row.auth_method,
+    authenticatedAt: new Date(row.authenticated_at ?? row.created_at),
+    ssoConnectionId: row.sso_connection_id,
+    ssoAccountId: row.sso_account_id,
   }
 }

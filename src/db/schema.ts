@@ -21,6 +21,8 @@ export interface DataKeysTable {
 export interface AccountsTable {
   id: string
   name: string
+  require_two_factor: ColumnType<SqlBool, boolean | undefined, boolean>
+  sso_enforced: ColumnType<SqlBool, boolean | undefined, boolean>
   created_at: Timestamp
   updated_at: Timestamp
 }
@@ -32,6 +34,10 @@ export interface UsersTable {
   name_ciphertext: string
   password_hash: string | null
   password_changed_at: NullableTimestamp
+  totp_secret_ciphertext: ColumnType<string | null, string | null | undefined, string | null>
+  totp_enabled_at: NullableTimestamp
+  /** The last TOTP time step accepted, so a code is refused the second time. */
+  totp_last_step: ColumnType<number | null, number | null | undefined, number | null>
   created_at: Timestamp
   updated_at: Timestamp
 }
@@ -52,7 +58,24 @@ export interface SessionsTable {
   expires_at: Timestamp
   ip: string
   user_agent: string
+  auth_method: ColumnType<AuthMethod, AuthMethod | undefined, AuthMethod>
+  /** When the user last proved who they are in this session (sign-in or re-authentication). */
+  authenticated_at: NullableTimestamp
+  sso_connection_id: ColumnType<string | null, string | null | undefined, string | null>
+  /** A session signed in by an account's IdP reaches that account only. */
+  sso_account_id: ColumnType<string | null, string | null | undefined, string | null>
+  /** Blind index of the IdP's subject (SAML NameID, OIDC sub): a log-out from the IdP finds it. */
+  sso_subject_hash: ColumnType<string | null, string | null | undefined, string | null>
+  sso_session_index: ColumnType<string | null, string | null | undefined, string | null>
+  /** Encrypted JSON of what an SP-initiated log-out must send back to the IdP. */
+  sso_logout_ciphertext: ColumnType<string | null, string | null | undefined, string | null>
 }
+
+/**
+ * How a session was established. `password_2fa` and `passkey` mean a second factor (or a passkey,
+ * which is one by itself) was proven; `sso` means the account's identity provider vouched.
+ */
+export type AuthMethod = 'password' | 'password_2fa' | 'passkey' | 'sso'
 
 export type AuthTokenPurpose = 'password_reset' | 'setup' | 'signup'
 
@@ -81,6 +104,96 @@ export interface MailMessagesTable {
   transport: 'smtp' | 'file'
   file_name: string | null
   created_at: Timestamp
+}
+
+export interface MembershipPagesTable {
+  account_id: string
+  user_id: string
+  page_id: string
+}
+
+export interface InvitationsTable {
+  id: string
+  account_id: string
+  email_ciphertext: string
+  email_index: string
+  role: Exclude<Role, 'owner'>
+  can_invite: Bool
+  /** JSON array of page ids, or null for every page. */
+  page_ids: string | null
+  token_hash: string
+  invited_by: string | null
+  created_at: Timestamp
+  expires_at: Timestamp
+  accepted_at: NullableTimestamp
+  accepted_by: ColumnType<string | null, string | null | undefined, string | null>
+  revoked_at: NullableTimestamp
+}
+
+export interface RecoveryCodesTable {
+  user_id: string
+  code_hash: string
+  created_at: Timestamp
+  used_at: NullableTimestamp
+}
+
+export interface WebauthnCredentialsTable {
+  /** The credential id, base64url. */
+  id: string
+  user_id: string
+  name: string
+  /** The COSE public key, base64url. */
+  public_key: string
+  counter: number
+  /** JSON array of transports. */
+  transports: string
+  device_type: string
+  backed_up: Bool
+  created_at: Timestamp
+  last_used_at: NullableTimestamp
+}
+
+export interface AuthFlowsTable {
+  token_hash: string
+  kind: string
+  user_id: string | null
+  account_id: string | null
+  payload_ciphertext: string | null
+  attempts: ColumnType<number, number | undefined, number>
+  created_at: Timestamp
+  expires_at: Timestamp
+  consumed_at: NullableTimestamp
+}
+
+export type SsoProtocol = 'google' | 'oidc' | 'saml'
+
+export interface SsoConnectionsTable {
+  id: string
+  account_id: string
+  protocol: SsoProtocol
+  name: string
+  enabled: Bool
+  config_ciphertext: string
+  /** JSON array of lower-case email domains. */
+  allowed_domains: string
+  jit_enabled: Bool
+  default_role: Exclude<Role, 'owner'>
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface SsoIdentitiesTable {
+  connection_id: string
+  subject_hash: string
+  user_id: string
+  created_at: Timestamp
+  last_used_at: Timestamp
+}
+
+export interface SsoReplayCacheTable {
+  connection_id: string
+  message_id: string
+  expires_at: Timestamp
 }
 
 export interface PagesTable {
@@ -470,4 +583,12 @@ export interface DatabaseSchema {
   incident_drafts: IncidentDraftsTable
   audit_entries: AuditEntriesTable
   audit_chain_heads: AuditChainHeadsTable
+  membership_pages: MembershipPagesTable
+  invitations: InvitationsTable
+  recovery_codes: RecoveryCodesTable
+  webauthn_credentials: WebauthnCredentialsTable
+  auth_flows: AuthFlowsTable
+  sso_connections: SsoConnectionsTable
+  sso_identities: SsoIdentitiesTable
+  sso_replay_cache: SsoReplayCacheTable
 }

@@ -1,3 +1,7 @@
+import type { AuthMethod } from '../db/schema.js'
+
+export type { AuthMethod }
+
 /** Where a request came from, recorded with sessions and (later) the audit log. */
 export interface RequestOrigin {
   ip: string
@@ -13,6 +17,18 @@ export interface UserActor extends RequestOrigin {
   userId: string
   sessionIdHash: string
   apiKey?: ApiKeyGrant
+  /** Set for a person signed in through the dashboard; absent for API keys and Candor's own work. */
+  session?: SessionGrant
+}
+
+export interface SessionGrant {
+  method: AuthMethod
+  /** When the person last proved who they are: at sign-in, or by re-authenticating. */
+  authenticatedAt: Date
+  /** The SSO connection that signed the session in, when it was single sign-on. */
+  ssoConnectionId: string | null
+  /** A session signed in by an account's identity provider reaches that account only. */
+  ssoAccountId: string | null
 }
 
 export interface ApiKeyGrant {

@@ -145,6 +145,12 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
       type: 'user',
       userId: session.userId,
       sessionIdHash: session.idHash,
+      session: {
+        method: session.method,
+        authenticatedAt: session.authenticatedAt,
+        ssoConnectionId: session.ssoConnectionId,
+        ssoAccountId: session.ssoAccountId,
+      },
       ip: request.ip,
       userAgent: request.headers['user-agent'] ?? '',
     }

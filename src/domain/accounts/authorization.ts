@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { DatabaseSchema } from '../../db/schema.js'
-import type { Actor } from '../actor.js'
+import type { Actor, SessionGrant } from '../actor.js'
 import { ForbiddenError, NotFoundError } from '../errors.js'
 import { hasRoleAtLeast, type Role } from '../roles.js'
 import { findMembership, type Membership } from './membership-repository.js'
@@ -27,12 +27,42 @@ export async function requireRole(
         'insufficient_scope',
       )
   }
+  // A session an account's identity provider signed in reaches that account only: another
+  // account's IdP must not vouch for anyone here.
+  const session = actor.session
+  if (session?.ssoAccountId != null && session.ssoAccountId !== accountId)
+    throw new NotFoundError('The account')
   const membership = await findMembership(db, accountId, actor.userId)
   if (membership === undefined) throw new NotFoundError('The account')
+  if (session !== undefined) assertSignInRules(membership, session)
   if (!hasRoleAtLeast(membership.role, minimum)) {
     throw new ForbiddenError(
       `This needs the ${minimum} role or higher; you are ${membership.role}.`,
     )
   }
   return membership
+}
+
+/**
+ * The account's sign-in rules, checked on every request so a rule turned on takes effect at once
+ * for sessions already open. With SSO enforced, only sessions from the account's own identity
+ * provider get in; the owner keeps a break-glass path, password with a second factor, so a broken
+ * IdP cannot lock the account out. With two-factor required, a password alone is not enough.
+ */
+function assertSignInRules(membership: Membership, session: SessionGrant): void {
+  const strong = session.method === 'password_2fa' || session.method === 'passkey'
+  if (membership.accountEnforcesSso && session.ssoAccountId !== membership.accountId) {
+    if (membership.role === 'owner' && strong) return
+    throw new ForbiddenError(
+      membership.role === 'owner'
+        ? `${membership.accountName} requires single sign-on. As its owner you may also sign in with your password and a second factor.`
+        : `${membership.accountName} requires single sign-on. Sign out and sign in through your identity provider.`,
+      'sso_required',
+    )
+  }
+  if (membership.accountRequiresTwoFactor && session.method === 'password')
+    throw new ForbiddenError(
+      `${membership.accountName} requires two-factor authentication. Set up an authenticator app or a passkey, then sign in again.`,
+      'two_factor_required',
+    )
 }

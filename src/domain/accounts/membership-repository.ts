@@ -7,6 +7,11 @@ export interface Membership {
   userId: string
   role: Role
   canInvite: boolean
+  /** The pages the member is limited to, or null for every page of the account. */
+  pageIds: readonly string[] | null
+  /** The account's sign-in rules, read with the membership so each request checks them. */
+  accountRequiresTwoFactor: boolean
+  accountEnforcesSso: boolean
 }
 
 type Db = Kysely<DatabaseSchema>
@@ -25,11 +30,21 @@ export async function findMembership(
       'memberships.user_id',
       'memberships.role',
       'memberships.can_invite',
+      'accounts.require_two_factor',
+      'accounts.sso_enforced',
     ])
     .where('memberships.account_id', '=', accountId)
     .where('memberships.user_id', '=', userId)
     .executeTakeFirst()
-  return row === undefined ? undefined : toMembership(row)
+  if (row === undefined) return undefined
+  const pages = await db
+    .selectFrom('membership_pages')
+    .select('page_id')
+    .where('account_id', '=', accountId)
+    .where('user_id', '=', userId)
+    .orderBy('page_id')
+    .execute()
+  return toMembership(row, pages.length === 0 ? null : pages.map((page) => page.page_id))
 }
 
 export async function listMembershipsOfUser(db: Db, userId: string): Promise<Membership[]> {
@@ -42,12 +57,25 @@ export async function listMembershipsOfUser(db: Db, userId: string): Promise<Mem
       'memberships.user_id',
       'memberships.role',
       'memberships.can_invite',
+      'accounts.require_two_factor',
+      'accounts.sso_enforced',
     ])
     .where('memberships.user_id', '=', userId)
     .orderBy('accounts.name')
     .orderBy('accounts.id')
     .execute()
-  return rows.map(toMembership)
+  const limits = await db
+    .selectFrom('membership_pages')
+    .select(['account_id', 'page_id'])
+    .where('user_id', '=', userId)
+    .orderBy('page_id')
+    .execute()
+  return rows.map((row) => {
+    const pageIds = limits
+      .filter((limit) => limit.account_id === row.account_id)
+      .map((limit) => limit.page_id)
+    return toMembership(row, pageIds.length === 0 ? null : pageIds)
+  })
 }
 
 /** Every member of an account, in the order they joined. */
@@ -91,18 +119,26 @@ export async function insertMembership(
     .execute()
 }
 
-function toMembership(row: {
-  account_id: string
-  name: string
-  user_id: string
-  role: Role
-  can_invite: boolean | 0 | 1
-}): Membership {
+function toMembership(
+  row: {
+    account_id: string
+    name: string
+    user_id: string
+    role: Role
+    can_invite: boolean | 0 | 1
+    require_two_factor: boolean | 0 | 1
+    sso_enforced: boolean | 0 | 1
+  },
+  pageIds: readonly string[] | null,
+): Membership {
   return {
     accountId: row.account_id,
     accountName: row.name,
     userId: row.user_id,
     role: row.role,
     canInvite: Boolean(row.can_invite),
+    pageIds,
+    accountRequiresTwoFactor: Boolean(row.require_two_factor),
+    accountEnforcesSso: Boolean(row.sso_enforced),
   }
 }
