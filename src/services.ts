@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import { createAuthenticationService } from './auth/authentication-service.js'
 import { createSessionService } from './auth/session-service.js'
+import { createSsoSettingsService } from './auth/sso/sso-settings-service.js'
 import { createSsoSignIn } from './auth/sso/sso-sign-in.js'
 import type { Config } from './config.js'
 import type { KeyRing } from './crypto/key-ring.js'
@@ -111,6 +112,7 @@ export function createServices(deps: ServiceDeps) {
     auth,
     /** Turns an identity an SSO protocol verified into a session (JIT provisioning, SLO). */
     ssoSignIn: createSsoSignIn({ db, keyRing, clock, sessions, audit }),
+    ssoSettings: createSsoSettingsService({ db, keyRing, clock, audit }),
     accounts: createAccountService({ db, keyRing, clock, audit }),
     mailbox: createMailboxService({ db, mailDir: emailSender.mailDir }),
     pages: createPageService({ db, clock, events: pageEvents, audit }),
