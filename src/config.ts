@@ -31,6 +31,7 @@ export interface Config {
   sessionIdleTimeoutMs: number
   sessionAbsoluteTimeoutMs: number
   passwordResetTtlMs: number
+  invitationTtlMs: number
   setupLinkTtlMs: number
   shutdownTimeoutMs: number
   migrateOnStart: boolean
@@ -258,6 +259,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     sessionIdleTimeoutMs: int('SESSION_IDLE_TIMEOUT_MINUTES', 12 * 60, 5, 30 * 24 * 60) * 60_000,
     sessionAbsoluteTimeoutMs: int('SESSION_ABSOLUTE_TIMEOUT_HOURS', 7 * 24, 1, 90 * 24) * 3_600_000,
     passwordResetTtlMs: int('PASSWORD_RESET_TTL_MINUTES', 60, 5, 24 * 60) * 60_000,
+    invitationTtlMs: int('INVITATION_TTL_HOURS', 7 * 24, 1, 30 * 24) * 3_600_000,
     setupLinkTtlMs: int('SETUP_LINK_TTL_HOURS', 24, 1, 24 * 30) * 3_600_000,
     shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_SECONDS', 10, 1, 600) * 1000,
     migrateOnStart: bool('MIGRATE_ON_START', true),

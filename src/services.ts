@@ -10,6 +10,7 @@ import { hasPendingMigrations } from './db/migrator.js'
 import { createApiKeyService } from './domain/api-keys/api-key-service.js'
 import { createIdempotencyStore } from './domain/api-keys/idempotency.js'
 import { createAccountService } from './domain/accounts/account-service.js'
+import { createTeamService } from './domain/accounts/team-service.js'
 import { createAlertService } from './domain/alerts/alert-service.js'
 import { createMailboxService } from './domain/accounts/mailbox-service.js'
 import { createAuditLog } from './domain/audit/audit-log.js'
@@ -114,6 +115,17 @@ export function createServices(deps: ServiceDeps) {
     ssoSignIn: createSsoSignIn({ db, keyRing, clock, sessions, audit }),
     ssoSettings: createSsoSettingsService({ db, keyRing, clock, audit }),
     accounts: createAccountService({ db, keyRing, clock, audit }),
+    team: createTeamService({
+      db,
+      keyRing,
+      clock,
+      audit,
+      sendMail: emailSender.send,
+      defer: background.defer,
+      baseUrl: config.baseUrl,
+      invitationTtlMs: config.invitationTtlMs,
+      hashNewPassword: auth.hashNewPassword,
+    }),
     mailbox: createMailboxService({ db, mailDir: emailSender.mailDir }),
     pages: createPageService({ db, clock, events: pageEvents, audit }),
     components,

@@ -21,7 +21,7 @@ export interface AuthFlow<P> {
   expiresAt: Date
 }
 
-const CONTEXT = 'auth_flows.payload'
+export const AUTH_FLOW_CONTEXT = 'auth_flows.payload'
 
 export async function startAuthFlow(
   db: Db,
@@ -44,7 +44,7 @@ export async function startAuthFlow(
       kind: flow.kind,
       user_id: flow.userId ?? null,
       account_id: flow.accountId ?? null,
-      payload_ciphertext: keyRing.encrypt(JSON.stringify(flow.payload), CONTEXT),
+      payload_ciphertext: keyRing.encrypt(JSON.stringify(flow.payload), AUTH_FLOW_CONTEXT),
       created_at: flow.now,
       expires_at: new Date(flow.now.getTime() + flow.ttlMs),
     })
@@ -158,7 +158,9 @@ function toFlow<P>(
     accountId: row.account_id,
     // The payload was written by startAuthFlow from a value of the kind's own shape.
     payload: JSON.parse(
-      row.payload_ciphertext === null ? 'null' : keyRing.decrypt(row.payload_ciphertext, CONTEXT),
+      row.payload_ciphertext === null
+        ? 'null'
+        : keyRing.decrypt(row.payload_ciphertext, AUTH_FLOW_CONTEXT),
     ) as P,
     attempts: row.attempts,
     createdAt: new Date(row.created_at),

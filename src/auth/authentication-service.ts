@@ -473,9 +473,20 @@ export function createAuthenticationService(deps: AuthenticationServiceDeps) {
     return { account, user }
   }
 
+  /** Checks a new person's password against the policy (into `checker`) and hashes it. */
+  async function hashNewPassword(
+    password: unknown,
+    email: string,
+    checker: InputChecker,
+  ): Promise<string> {
+    const value = checkNewPassword('password', password, checker, email)
+    return value === '' ? '' : hashPassword(value)
+  }
+
   return {
     login,
     signOut,
+    hashNewPassword,
     getUser,
     updateProfile,
     changePassword,

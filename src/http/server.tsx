@@ -16,12 +16,14 @@ import { registerApi } from './api/api-plugin.js'
 import { registerIncidentResources } from './api/api-incidents.js'
 import { registerPageResources } from './api/api-pages.js'
 import { registerAccountResources } from './api/api-account.js'
+import { registerTeamResources } from './api/api-team.js'
 import { registerSubscriberResources } from './api/api-subscribers.js'
 import { clearSessionCookie } from './admin/html.js'
 import { registerDashboardRoutes } from './admin/dashboard-routes.js'
 import { registerIncidentRoutes } from './admin/incident-routes.js'
 import { registerPageRoutes } from './admin/page-routes.js'
 import { registerSubscriberAdminRoutes } from './admin/subscriber-routes.js'
+import { registerTeamRoutes } from './admin/team-routes.js'
 import { registerAlerts } from './alerts/index.js'
 import { genericProblem, problemFromDomainError, type Problem } from './problem.js'
 import { createFastPath } from './public/fast-path.js'
@@ -295,6 +297,7 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
 
   registerAuthRoutes(app, deps)
   registerDashboardRoutes(app, deps)
+  registerTeamRoutes(app, deps)
   registerAuditRoutes(app, deps)
   registerApiAdminRoutes(app, deps)
   registerPageRoutes(app, deps)
@@ -304,6 +307,7 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
     registerIncidentResources,
     registerSubscriberResources,
     registerAccountResources,
+    registerTeamResources,
   ])
   registerSubscriptionRoutes(app, deps, openPage)
   registerSubscriberAdminRoutes(app, deps)

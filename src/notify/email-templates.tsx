@@ -98,3 +98,63 @@ export function alreadyRegisteredEmail({
     ),
   }
 }
+
+export function invitationEmail({
+  accountName,
+  inviterName,
+  role,
+  link,
+  expiresAt,
+}: {
+  accountName: string
+  inviterName: string
+  role: string
+  link: string
+  expiresAt: Date
+}): RenderedEmail {
+  const subject = `${inviterName} invited you to ${accountName} on Candor`
+  const until = expiresAt.toUTCString()
+  return {
+    subject,
+    text: `${inviterName} invited you to join ${accountName} on Candor as ${role}.\n\nAccept the invitation (the link works once, until ${until}):\n${link}\n\nIf you were not expecting this, ignore this message.\n`,
+    html: render(
+      subject,
+      <>
+        <p>
+          {inviterName} invited you to join <strong>{accountName}</strong> on Candor as {role}.
+        </p>
+        <p>
+          <a href={link}>Accept the invitation</a> (the link works once, until {until}).
+        </p>
+      </>,
+    ),
+  }
+}
+
+export function ownershipTransferEmail({
+  accountName,
+  ownerName,
+  link,
+}: {
+  accountName: string
+  ownerName: string
+  link: string
+}): RenderedEmail {
+  const subject = `${ownerName} wants to make you the owner of ${accountName}`
+  return {
+    subject,
+    text: `${ownerName} asked to transfer the ownership of ${accountName} on Candor to you. Nothing changes until you confirm.\n\nReview and confirm on the team page:\n${link}\n`,
+    html: render(
+      subject,
+      <>
+        <p>
+          {ownerName} asked to transfer the ownership of <strong>{accountName}</strong> on Candor to
+          you. Nothing changes until you confirm.
+        </p>
+        <p>
+          <a href={link}>Review and confirm</a>
+        </p>
+      </>,
+    ),
+  }
+}

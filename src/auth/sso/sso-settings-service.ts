@@ -57,7 +57,7 @@ export type SsoSettingsService = ReturnType<typeof createSsoSettingsService>
  */
 export function createSsoSettingsService({ db, keyRing, clock, audit }: SsoSettingsDeps) {
   async function settings(actor: Actor, accountId: string): Promise<SsoSettings> {
-    await requireRole(db, actor, accountId, 'admin')
+    await requireRole(db, actor, accountId, 'admin', 'read')
     const account = await db
       .selectFrom('accounts')
       .select('sso_enforced')

@@ -14,11 +14,22 @@ export async function requireRole(
   actor: Actor,
   accountId: string,
   minimum: Role,
+  /**
+   * What the call does, when the role alone does not say it: `read` lets a read key read what its
+   * creator's role may (the audit log, for an admin's key); `write` refuses read keys even where
+   * a viewer may act (a nominated viewer inviting someone).
+   */
+  access?: 'read' | 'write',
 ): Promise<Membership> {
   const key = actor.apiKey
   if (key !== undefined) {
     if (key.accountId !== accountId) throw new NotFoundError('The account')
-    const cap: Role = key.scope === 'read' ? 'viewer' : 'admin'
+    const cap: Role = key.scope === 'read' ? (access === 'read' ? 'admin' : 'viewer') : 'admin'
+    if (key.scope === 'read' && access === 'write')
+      throw new ForbiddenError(
+        'This API key has the read scope; this needs a key with the write scope.',
+        'insufficient_scope',
+      )
     if (!hasRoleAtLeast(cap, minimum))
       throw new ForbiddenError(
         key.scope === 'read'

@@ -77,7 +77,7 @@ export function createAuditService({
     nextBefore: number | null
     head: AuditHead | null
   }> {
-    await requireRole(db, actor, accountId, 'admin')
+    await requireRole(db, actor, accountId, 'admin', 'read')
     const filter = parseAuditFilter(input)
     const before =
       typeof page.before === 'string' && /^\d{1,15}$/.test(page.before)
@@ -108,7 +108,7 @@ export function createAuditService({
     targetTypes: string[]
     actions: string[]
   }> {
-    await requireRole(db, actor, accountId, 'admin')
+    await requireRole(db, actor, accountId, 'admin', 'read')
     const chain = chainOf(accountId)
     const [actorRows, targetRows, actionRows] = await Promise.all([
       db
@@ -161,7 +161,7 @@ export function createAuditService({
     input: Record<string, unknown>,
     format: 'csv' | 'json',
   ): Promise<{ filter: AuditFilter; entries: AuditEntryView[]; head: AuditHead | null }> {
-    await requireRole(db, actor, accountId, 'admin')
+    await requireRole(db, actor, accountId, 'admin', 'read')
     const filter = parseAuditFilter(input)
     const rows = await filtered(accountId, filter)
       .orderBy('seq', 'asc')
@@ -250,7 +250,7 @@ export function createAuditService({
 
   /** Checks the account's chain from its first entry (owners and admins). */
   async function verify(actor: Actor, accountId: string): Promise<ChainReport | null> {
-    await requireRole(db, actor, accountId, 'admin')
+    await requireRole(db, actor, accountId, 'admin', 'read')
     const [report] = await audit.verify({ accountId })
     return report ?? null
   }

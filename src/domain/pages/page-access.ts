@@ -18,6 +18,9 @@ export async function requirePageRole(
   const pages = actor.apiKey?.pageIds
   if (pages !== undefined && pages !== null && !pages.includes(pageId))
     throw new NotFoundError('The status page')
-  await requireRole(db, actor, page.account_id, minimum)
+  const membership = await requireRole(db, actor, page.account_id, minimum)
+  // A member limited to some pages does not see the others, as if they did not exist.
+  if (membership.pageIds !== null && !membership.pageIds.includes(pageId))
+    throw new NotFoundError('The status page')
   return page
 }

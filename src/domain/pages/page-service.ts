@@ -7,7 +7,8 @@ import { requireRole } from '../accounts/authorization.js'
 import type { Actor } from '../actor.js'
 import { auditOrigin, type AuditLog } from '../audit/audit-log.js'
 import type { Clock } from '../clock.js'
-import { ConflictError, ValidationError } from '../errors.js'
+import { requireRecentAuthentication } from '../accounts/reauthentication.js'
+import { ConflictError, ForbiddenError, ValidationError } from '../errors.js'
 import { InputChecker } from '../validation.js'
 import { CUSTOM_CSS_MAX_BYTES, sanitizeCustomCss } from './css-sanitizer.js'
 import { requirePageRole } from './page-access.js'
@@ -75,13 +76,16 @@ export function createPageService({
   }
 
   async function list(actor: Actor, accountId: string): Promise<Page[]> {
-    await requireRole(db, actor, accountId, 'viewer')
-    const rows = await db
-      .selectFrom('pages')
-      .selectAll()
-      .where('account_id', '=', accountId)
-      .orderBy('name')
-      .execute()
+    const membership = await requireRole(db, actor, accountId, 'viewer')
+    const keyPages = actor.apiKey?.pageIds ?? null
+    const visible =
+      membership.pageIds === null
+        ? keyPages
+        : membership.pageIds.filter((id) => keyPages === null || keyPages.includes(id))
+    let query = db.selectFrom('pages').selectAll().where('account_id', '=', accountId)
+    if (visible !== null)
+      query = query.where('id', 'in', visible.length === 0 ? [''] : [...visible])
+    const rows = await query.orderBy('name').execute()
     const logos = await db
       .selectFrom('page_logos')
       .select('page_id')
@@ -101,7 +105,11 @@ export function createPageService({
   }
 
   async function create(actor: Actor, accountId: string, input: PageInput): Promise<Page> {
-    await requireRole(db, actor, accountId, 'editor')
+    const membership = await requireRole(db, actor, accountId, 'editor')
+    if (membership.pageIds !== null)
+      throw new ForbiddenError(
+        'You are limited to some pages of this account and cannot create new ones.',
+      )
     const checker = new InputChecker()
     const name = checker.text('name', input.name, { label: 'Name', max: 100 })
     const slug = checkSlug(checker, input.slug)
@@ -343,6 +351,7 @@ export function createPageService({
   /** Deleting a page is for the owner only: it takes its history and subscribers with it. */
   async function remove(actor: Actor, pageId: string): Promise<void> {
     const page = await requirePageRole(db, actor, pageId, 'owner')
+    requireRecentAuthentication(actor, clock)
     await db.transaction().execute(async (trx) => {
       await trx.deleteFrom('pages').where('id', '=', pageId).execute()
       await audit.record(trx, {

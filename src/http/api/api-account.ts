@@ -1,5 +1,4 @@
 import { Type } from '@sinclair/typebox'
-import { NotFoundError } from '../../domain/errors.js'
 import type { Delivery, FanoutProgress } from '../../domain/subscribers/types.js'
 import type { ServerDeps } from '../app-type.js'
 import { actorOf } from './api-pages.js'
@@ -68,9 +67,9 @@ const RetryResult = Type.Object({
   retried: Type.Integer({ description: 'How many failed deliveries were queued again' }),
 })
 
-/** Candor's own resources beyond Statuspage's: notification delivery and the team. */
+/** Candor's own resources beyond Statuspage's: notification delivery. */
 export function registerAccountResources(api: ApiInstance, deps: ServerDeps): void {
-  const { notifications, accounts } = deps.services
+  const { notifications } = deps.services
   const tags = ['Notifications']
 
   api.get(
@@ -141,31 +140,6 @@ export function registerAccountResources(api: ApiInstance, deps: ServerDeps): vo
         limit: MAX_LISTED,
       })
       return paginate(request, reply, events).map(serializeEvent)
-    },
-  )
-
-  api.get(
-    '/team',
-    {
-      schema: {
-        tags: ['Team'],
-        summary: 'Members of the key’s account and their roles',
-        querystring: Pagination,
-        response: { 200: Type.Array(Type.Ref('TeamMember')), ...problemResponses },
-      },
-    },
-    async (request, reply) => {
-      const actor = actorOf(request)
-      const accountId = actor.apiKey?.accountId
-      if (accountId === undefined) throw new NotFoundError('The account')
-      const members = await accounts.listMembers(actor, accountId)
-      return paginate(request, reply, members).map((m) => ({
-        id: m.userId,
-        name: m.name,
-        email: m.email,
-        role: m.role,
-        created_at: m.joinedAt.toISOString(),
-      }))
     },
   )
 }

@@ -262,15 +262,85 @@ export const NotificationEventSchema = Type.Object(
   { $id: 'NotificationEvent' },
 )
 
+export const MemberRole = Type.Union([
+  Type.Literal('admin'),
+  Type.Literal('editor'),
+  Type.Literal('viewer'),
+])
+export const PageIdsOrAll = Type.Union(
+  [Type.Array(Type.String({ maxLength: 64 }), { maxItems: 500 }), Type.Null()],
+  { description: 'The pages the person is limited to, or null for every page' },
+)
+
 export const TeamMemberSchema = Type.Object(
   {
     id: Id,
     name: Type.String(),
     email: Type.String(),
-    role: StringEnum(['owner', 'admin', 'editor', 'viewer'] as const),
+    role: Type.Union([Type.Literal('owner'), MemberRole]),
+    can_invite: Type.Boolean({ description: 'May invite and remove people' }),
+    page_ids: PageIdsOrAll,
+    two_factor: Type.Boolean({ description: 'Uses an authenticator app or a passkey' }),
     created_at: Type.String({ format: 'date-time', description: 'When they joined the account' }),
   },
   { $id: 'TeamMember' },
+)
+
+export const InvitationSchema = Type.Object(
+  {
+    id: Id,
+    email: Type.String(),
+    role: MemberRole,
+    can_invite: Type.Boolean(),
+    page_ids: PageIdsOrAll,
+    invited_by: Type.Union([Id, Type.Null()]),
+    created_at: Type.String({ format: 'date-time' }),
+    expires_at: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'Invitation' },
+)
+
+export const SsoConnectionSchema = Type.Object(
+  {
+    id: Id,
+    protocol: Type.Union([Type.Literal('google'), Type.Literal('oidc'), Type.Literal('saml')]),
+    name: Type.String(),
+    enabled: Type.Boolean(),
+    allowed_domains: Type.Array(Type.String()),
+    jit_enabled: Type.Boolean({
+      description: 'Unknown people from an allowed domain join at their first sign-in',
+    }),
+    default_role: MemberRole,
+    created_at: Type.String({ format: 'date-time' }),
+    updated_at: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'SsoConnection' },
+)
+
+export const AuditEntrySchema = Type.Object(
+  {
+    id: Id,
+    seq: Type.Integer({ description: 'Position in the account’s hash chain' }),
+    created_at: Type.String({ format: 'date-time' }),
+    action: Type.String(),
+    actor: Type.Object({
+      type: Type.Union([
+        Type.Literal('user'),
+        Type.Literal('api_key'),
+        Type.Literal('system'),
+        Type.Literal('anonymous'),
+      ]),
+      user_id: Type.Union([Id, Type.Null()]),
+      api_key_id: Type.Union([Id, Type.Null()]),
+    }),
+    target: Type.Union([Type.Object({ type: Type.String(), id: Type.String() }), Type.Null()]),
+    ip: Type.Union([Type.String(), Type.Null()]),
+    user_agent: Type.Union([Type.String(), Type.Null()]),
+    details: Type.Record(Type.String(), Type.Unknown()),
+    prev_hash: Type.String(),
+    hash: Type.String(),
+  },
+  { $id: 'AuditEntry' },
 )
 
 /** Every named schema, added to the document's components in this order. */
@@ -286,6 +356,9 @@ export const NAMED_SCHEMAS = [
   DeliverySchema,
   NotificationEventSchema,
   TeamMemberSchema,
+  InvitationSchema,
+  SsoConnectionSchema,
+  AuditEntrySchema,
 ]
 
 export const PageIdParams = Type.Object({ page_id: Type.String({ maxLength: 64 }) })

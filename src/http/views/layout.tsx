@@ -107,6 +107,9 @@ function SideNav({ nav, accountId }: { nav: NavContext; accountId: string }) {
           <a href={`${base}/pages`}>Status pages</a>
         </li>
         <li>
+          <a href={`${base}/team`}>Team</a>
+        </li>
+        <li>
           <a href={`${base}/settings`}>Account settings</a>
         </li>
         {nav.accounts.some(
