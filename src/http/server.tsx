@@ -21,6 +21,7 @@ import { clearSessionCookie } from './admin/html.js'
 import { registerDashboardRoutes } from './admin/dashboard-routes.js'
 import { registerIncidentRoutes } from './admin/incident-routes.js'
 import { registerPageRoutes } from './admin/page-routes.js'
+import { registerSamlRoutes } from './admin/saml-routes.js'
 import { registerSubscriberAdminRoutes } from './admin/subscriber-routes.js'
 import { registerAlerts } from './alerts/index.js'
 import { genericProblem, problemFromDomainError, type Problem } from './problem.js'
@@ -294,6 +295,7 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
   })
 
   registerAuthRoutes(app, deps)
+  registerSamlRoutes(app, deps)
   registerDashboardRoutes(app, deps)
   registerAuditRoutes(app, deps)
   registerApiAdminRoutes(app, deps)
