@@ -192,6 +192,25 @@ describe.each(testDialects)('SAML single sign-on (%s)', (dialect) => {
       }
     })
 
+    it('refuses a person of a domain that is not allowed (403), creating no one', async () => {
+      const email = `stranger${String(Date.now())}@elsewhere.example`
+      const browser = new TestBrowser(t.app, { ip: uniqueIp() })
+      const response = await postAcs(browser, await idp.signedResponse({ nameID: email, email }))
+      expect(response.status).toBe(403)
+      expect(response.body).toContain('Ask an administrator for an invitation')
+      expect(sessionToken(browser)).toBeUndefined()
+      expect(await userByEmail(email)).toBeUndefined()
+    })
+
+    it('never signs in the account owner through the IdP', async () => {
+      const response = await postAcs(
+        new TestBrowser(t.app, { ip: uniqueIp() }),
+        await idp.signedResponse({ nameID: owner.email, email: owner.email }),
+      )
+      expect(response.status).toBe(403)
+      expect(response.body).toContain('The account owner signs in with their password')
+    })
+
     it('refuses a response to a request Candor never sent', async () => {
       const email = uniqueEmail('unsolicited')
       const response = await postAcs(
