@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import { createAuthenticationService } from './auth/authentication-service.js'
 import { createSessionService } from './auth/session-service.js'
+import { createSamlService } from './auth/sso/saml.js'
 import { createSsoSettingsService } from './auth/sso/sso-settings-service.js'
 import { createSsoSignIn } from './auth/sso/sso-sign-in.js'
 import type { Config } from './config.js'
@@ -114,6 +115,15 @@ export function createServices(deps: ServiceDeps) {
     /** Turns an identity an SSO protocol verified into a session (JIT provisioning, SLO). */
     ssoSignIn: createSsoSignIn({ db, keyRing, clock, sessions, audit }),
     ssoSettings: createSsoSettingsService({ db, keyRing, clock, audit }),
+    /** SAML 2.0 with an account's identity provider (the settings service is stateless: its own instance). */
+    saml: createSamlService({
+      db,
+      keyRing,
+      clock,
+      baseUrl: config.baseUrl,
+      settings: createSsoSettingsService({ db, keyRing, clock, audit }),
+      logger: deps.logger,
+    }),
     accounts: createAccountService({ db, keyRing, clock, audit }),
     team: createTeamService({
       db,

@@ -22,6 +22,7 @@ import { clearSessionCookie } from './admin/html.js'
 import { registerDashboardRoutes } from './admin/dashboard-routes.js'
 import { registerIncidentRoutes } from './admin/incident-routes.js'
 import { registerPageRoutes } from './admin/page-routes.js'
+import { registerSamlRoutes } from './admin/saml-routes.js'
 import { registerSubscriberAdminRoutes } from './admin/subscriber-routes.js'
 import { registerTeamRoutes } from './admin/team-routes.js'
 import { registerAlerts } from './alerts/index.js'
@@ -296,6 +297,7 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
   })
 
   registerAuthRoutes(app, deps)
+  registerSamlRoutes(app, deps)
   registerDashboardRoutes(app, deps)
   registerTeamRoutes(app, deps)
   registerAuditRoutes(app, deps)

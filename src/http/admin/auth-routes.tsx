@@ -18,6 +18,7 @@ import {
   sendHtml,
   setSessionCookie,
 } from './html.js'
+import { samlLogoutRedirect } from './saml-routes.js'
 
 const text = (maxLength: number) => Type.Optional(Type.String({ maxLength }))
 const csrf = { _csrf: text(256) }
@@ -98,9 +99,10 @@ export function registerAuthRoutes(app: App, deps: ServerDeps): void {
 
   app.post('/logout', async (request, reply) => {
     const token = readSessionToken(deps, request)
+    const idpLogout = await samlLogoutRedirect(deps, request.actor)
     if (token !== undefined) await auth.signOut(token)
     clearSessionCookie(deps, reply)
-    return reply.redirect('/login', 303)
+    return reply.redirect(idpLogout ?? '/login', 303)
   })
 
   app.get('/forgot-password', async (_request, reply) =>
