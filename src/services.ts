@@ -109,19 +109,20 @@ export function createServices(deps: ServiceDeps) {
     notifier: notifications.notifier,
     audit,
   })
+  const ssoSettings = createSsoSettingsService({ db, keyRing, clock, audit })
   return {
     sessions,
     auth,
     /** Turns an identity an SSO protocol verified into a session (JIT provisioning, SLO). */
     ssoSignIn: createSsoSignIn({ db, keyRing, clock, sessions, audit }),
-    ssoSettings: createSsoSettingsService({ db, keyRing, clock, audit }),
+    ssoSettings,
     /** SAML 2.0 with an account's identity provider (the settings service is stateless: its own instance). */
     saml: createSamlService({
       db,
       keyRing,
       clock,
       baseUrl: config.baseUrl,
-      settings: createSsoSettingsService({ db, keyRing, clock, audit }),
+      settings: ssoSettings,
       logger: deps.logger,
     }),
     accounts: createAccountService({ db, keyRing, clock, audit }),
