@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import { createAuthenticationService } from './auth/authentication-service.js'
+import { createOidcService, type OidcOverrides } from './auth/oidc/oidc-service.js'
 import { createSessionService } from './auth/session-service.js'
 import { createSsoSettingsService } from './auth/sso/sso-settings-service.js'
 import { createSsoSignIn } from './auth/sso/sso-sign-in.js'
@@ -42,6 +43,8 @@ export interface ServiceDeps {
   pageEvents: PageEvents
   queue: JobEnqueuer
   outbound: OutboundHttp
+  /** Tests only: a local OpenID provider in Google's place. */
+  oidc?: OidcOverrides | undefined
 }
 
 export type Services = ReturnType<typeof createServices>
@@ -80,6 +83,7 @@ export function createServices(deps: ServiceDeps) {
     absoluteTimeoutMs: config.sessionAbsoluteTimeoutMs,
     audit,
   })
+  const ssoSignIn = createSsoSignIn({ db, keyRing, clock, sessions, audit })
   const auth = createAuthenticationService({
     db,
     keyRing,
@@ -111,7 +115,18 @@ export function createServices(deps: ServiceDeps) {
     sessions,
     auth,
     /** Turns an identity an SSO protocol verified into a session (JIT provisioning, SLO). */
-    ssoSignIn: createSsoSignIn({ db, keyRing, clock, sessions, audit }),
+    ssoSignIn,
+    /** Sign in with Google and other OpenID Connect providers. */
+    oidc: createOidcService({
+      db,
+      keyRing,
+      clock,
+      audit,
+      ssoSignIn,
+      baseUrl: config.baseUrl,
+      allowedRanges: config.notify.webhookAllowedRanges,
+      overrides: deps.oidc,
+    }),
     ssoSettings: createSsoSettingsService({ db, keyRing, clock, audit }),
     accounts: createAccountService({ db, keyRing, clock, audit }),
     mailbox: createMailboxService({ db, mailDir: emailSender.mailDir }),
