@@ -308,6 +308,32 @@ describe.each(testDialects)('OpenID Connect sign-in (%s)', (dialect) => {
     expect((await b.get('/sso/oidc/nosuchconnection/start')).status).toBe(404)
   })
 
+  it('reads the discovery document once per connection until it is stale', async () => {
+    const owner = await createOwner(t)
+    const connectionId = await createOidcConnection(t, idp, owner.userId, owner.accountId)
+    const b = browser()
+    const before = idp.discoveryReads()
+    await startAt(b, connectionId)
+    await startAt(b, connectionId)
+    expect(idp.discoveryReads()).toBe(before + 1)
+    t.clock.advance(16 * 60_000)
+    await startAt(b, connectionId)
+    expect(idp.discoveryReads()).toBe(before + 2)
+  })
+
+  it('does not start a sign-in through a disabled connection', async () => {
+    const owner = await createOwner(t)
+    const connectionId = await createOidcConnection(t, idp, owner.userId, owner.accountId)
+    await t.runtime.database.db
+      .updateTable('sso_connections')
+      .set({ enabled: false })
+      .where('id', '=', connectionId)
+      .execute()
+    const response = await browser().get(`/sso/oidc/${connectionId}/start`)
+    expect(response.status).toBe(404)
+    expect(response.body).toContain('does not exist or is turned off')
+  })
+
   it('refuses a provider at a private address the operator has not allowed', async () => {
     const guarded = await buildTestApp(dialect, {
       oidc: { allowInsecureRequests: true },

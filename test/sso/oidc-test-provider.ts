@@ -21,6 +21,8 @@ export interface TestOidcProvider {
   clientSecret: string
   users: Map<string, TestUser>
   faults: ProviderFaults
+  /** How many times the discovery document was read. */
+  discoveryReads(): number
   /**
    * Plays the person at the provider: follows the authorization URL, signs in as `subject` on the
    * development login form, and returns the redirect back to the relying party.
@@ -39,6 +41,7 @@ export async function startOidcProvider(redirectPrefix: string): Promise<TestOid
   const clientSecret = 'a-long-client-secret-that-must-never-show-up-in-html'
   const users = new Map<string, TestUser>()
   const faults: ProviderFaults = {}
+  let discoveryReads = 0
 
   const provider = new Provider(issuer, {
     clients: [
@@ -83,6 +86,7 @@ export async function startOidcProvider(redirectPrefix: string): Promise<TestOid
     uri.startsWith(redirectPrefix) && uri.endsWith('/callback')
 
   provider.use(async (ctx, next) => {
+    if (ctx.path === '/.well-known/openid-configuration') discoveryReads++
     if (ctx.path === '/auth' && faults.replaceNonce !== undefined) {
       const query = new URLSearchParams(ctx.querystring)
       query.set('nonce', faults.replaceNonce)
@@ -148,6 +152,7 @@ export async function startOidcProvider(redirectPrefix: string): Promise<TestOid
     clientSecret,
     users,
     faults,
+    discoveryReads: () => discoveryReads,
     authorize,
     close: () =>
       new Promise<void>((resolve, reject) => {
