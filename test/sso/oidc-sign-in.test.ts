@@ -1,3 +1,5 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, type TestApp } from '../helpers/build-app.js'
 import { TestBrowser } from '../helpers/browser.js'
@@ -332,6 +334,39 @@ describe.each(testDialects)('OpenID Connect sign-in (%s)', (dialect) => {
     const response = await browser().get(`/sso/oidc/${connectionId}/start`)
     expect(response.status).toBe(404)
     expect(response.body).toContain('does not exist or is turned off')
+  })
+
+  it('gives up on a provider that does not answer', async () => {
+    const silent = createServer(() => {
+      // Never answers.
+    })
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const { port } = silent.address() as AddressInfo
+    const impatient = await buildTestApp(dialect, {
+      env: { WEBHOOK_ALLOWED_RANGES: '127.0.0.1/32' },
+      oidc: { allowInsecureRequests: true, timeoutMs: 300 },
+    })
+    try {
+      const owner = await createOwner(impatient)
+      const connectionId = await createOidcConnection(
+        impatient,
+        idp,
+        owner.userId,
+        owner.accountId,
+        {
+          issuer: `http://127.0.0.1:${String(port)}`,
+        },
+      )
+      const response = await new TestBrowser(impatient.app, { ip: uniqueIp() }).get(
+        `/sso/oidc/${connectionId}/start`,
+      )
+      expect(response.status).toBe(502)
+      expect(response.body).toContain('could not be reached')
+    } finally {
+      await impatient.close()
+      silent.closeAllConnections()
+      await new Promise((resolve) => silent.close(resolve))
+    }
   })
 
   it('refuses a provider at a private address the operator has not allowed', async () => {

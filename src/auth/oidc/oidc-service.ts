@@ -25,6 +25,8 @@ import {
 export interface OidcOverrides {
   googleIssuer?: string | undefined
   allowInsecureRequests?: boolean | undefined
+  /** A shorter limit per request to the provider, to test a provider that never answers. */
+  timeoutMs?: number | undefined
 }
 
 export interface OidcDeps {
@@ -45,6 +47,8 @@ export const OIDC_FLOW_KIND = 'oidc'
 export const OIDC_FLOW_TTL_MS = 10 * 60_000
 const DEFAULT_DISCOVERY_TTL_MS = 15 * 60_000
 const DEFAULT_TIMEOUT_MS = 10_000
+/** Discovery documents, key sets and token answers are a few kilobytes. */
+const MAX_RESPONSE_BYTES = 1024 * 1024
 
 export type OidcFailureReason =
   | 'connection_unavailable'
@@ -106,7 +110,7 @@ export function createOidcService(deps: OidcDeps) {
   const allowInsecure = deps.overrides?.allowInsecureRequests === true
   const googleIssuer = deps.overrides?.googleIssuer ?? GOOGLE_ISSUER
   const discoveryTtlMs = deps.discoveryTtlMs ?? DEFAULT_DISCOVERY_TTL_MS
-  const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  const timeoutMs = deps.overrides?.timeoutMs ?? deps.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const agent: Agent = createGuardedAgent({
     allowedRanges: deps.allowedRanges,
     connectTimeoutMs: Math.min(5_000, timeoutMs),
@@ -114,24 +118,30 @@ export function createOidcService(deps: OidcDeps) {
   })
   const discoveries = new Map<string, CachedDiscovery>()
 
-  const guardedFetch: client.CustomFetch = async (url, options) =>
-    toFetchResponse(
-      await undiciFetch(url, {
-        method: options.method,
-        headers: options.headers,
-        redirect: 'manual',
-        dispatcher: agent,
-        ...(options.body === undefined || options.body === null
-          ? {}
-          : {
-              body:
-                options.body instanceof ReadableStream
-                  ? await new Response(options.body).arrayBuffer()
-                  : options.body,
-            }),
-        ...(options.signal === undefined ? {} : { signal: options.signal }),
-      }),
-    )
+  const guardedFetch: client.CustomFetch = async (url, options) => {
+    const response = await undiciFetch(url, {
+      method: options.method,
+      headers: options.headers,
+      redirect: 'manual',
+      dispatcher: agent,
+      ...(options.body === undefined || options.body === null
+        ? {}
+        : {
+            body:
+              options.body instanceof ReadableStream
+                ? await new Response(options.body).arrayBuffer()
+                : options.body,
+          }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    })
+    // Read here, with a cap, so a provider cannot make Candor hold an endless answer in memory.
+    const bytes = await readCapped(response.body, MAX_RESPONSE_BYTES)
+    return new Response(bytes.length === 0 ? null : bytes, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: [...response.headers],
+    })
+  }
 
   function redirectUri(connectionId: string): string {
     return new URL(`/sso/oidc/${encodeURIComponent(connectionId)}/callback`, deps.baseUrl).href
@@ -443,10 +453,23 @@ function idpErrorCode(error: unknown): string {
   return code.replace(/[^a-z0-9_]/gi, '').slice(0, 40)
 }
 
-/**
- * undici's Response is the same class as the runtime's global one in shape (openid-client checks
- * it by its toStringTag), but TypeScript knows them as two types.
- */
-function toFetchResponse(response: unknown): Response {
-  return response as Response
+async function readCapped(
+  body: AsyncIterable<Uint8Array> | null,
+  maxBytes: number,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const chunks: Uint8Array[] = []
+  let total = 0
+  if (body !== null)
+    for await (const chunk of body) {
+      total += chunk.length
+      if (total > maxBytes) throw new Error(`The answer is larger than ${String(maxBytes)} bytes`)
+      chunks.push(chunk)
+    }
+  const bytes = new Uint8Array(total)
+  let offset = 0
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset)
+    offset += chunk.length
+  }
+  return bytes
 }
