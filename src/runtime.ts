@@ -11,6 +11,7 @@ import { createBackgroundTasks, type BackgroundTasks } from './jobs/background-t
 import { createJobQueue, type JobQueue } from './jobs/queue.js'
 import { createOutboundHttp } from './notify/outbound-http.js'
 import { createEmailSender, type EmailSender } from './notify/email-sender.js'
+import type { OidcOverrides } from './auth/oidc/oidc-service.js'
 import { createServices, type Services } from './services.js'
 
 export interface Runtime {
@@ -33,6 +34,8 @@ export interface RuntimeOptions {
   clock?: Clock
   /** Tests point at a throwaway SQLite file. */
   sqliteFile?: string
+  /** Tests run a local OpenID provider in Google's place. */
+  oidc?: OidcOverrides
 }
 
 /**
@@ -92,6 +95,7 @@ export async function openRuntime(
       pageEvents: pageFeed,
       queue,
       outbound,
+      oidc: options.oidc,
     })
     return {
       config,
@@ -109,6 +113,7 @@ export async function openRuntime(
         await background.drain()
         await pageFeed.close()
         await outbound.close()
+        await services.oidc.close()
         emailSender.close()
         await database.close()
       },

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import { createAuthenticationService } from './auth/authentication-service.js'
+import { createOidcService, type OidcOverrides } from './auth/oidc/oidc-service.js'
 import { createSessionService } from './auth/session-service.js'
 import { createSamlService } from './auth/sso/saml.js'
 import { createSsoSettingsService } from './auth/sso/sso-settings-service.js'
@@ -44,6 +45,8 @@ export interface ServiceDeps {
   pageEvents: PageEvents
   queue: JobEnqueuer
   outbound: OutboundHttp
+  /** Tests only: a local OpenID provider in Google's place. */
+  oidc?: OidcOverrides | undefined
 }
 
 export type Services = ReturnType<typeof createServices>
@@ -82,6 +85,7 @@ export function createServices(deps: ServiceDeps) {
     absoluteTimeoutMs: config.sessionAbsoluteTimeoutMs,
     audit,
   })
+  const ssoSignIn = createSsoSignIn({ db, keyRing, clock, sessions, audit })
   const auth = createAuthenticationService({
     db,
     keyRing,
@@ -114,9 +118,9 @@ export function createServices(deps: ServiceDeps) {
     sessions,
     auth,
     /** Turns an identity an SSO protocol verified into a session (JIT provisioning, SLO). */
-    ssoSignIn: createSsoSignIn({ db, keyRing, clock, sessions, audit }),
+    ssoSignIn,
     ssoSettings,
-    /** SAML 2.0 with an account's identity provider (the settings service is stateless: its own instance). */
+    /** SAML 2.0 with an account's identity provider. */
     saml: createSamlService({
       db,
       keyRing,
@@ -124,6 +128,17 @@ export function createServices(deps: ServiceDeps) {
       baseUrl: config.baseUrl,
       settings: ssoSettings,
       logger: deps.logger,
+    }),
+    /** Sign in with Google and other OpenID Connect providers. */
+    oidc: createOidcService({
+      db,
+      keyRing,
+      clock,
+      audit,
+      ssoSignIn,
+      baseUrl: config.baseUrl,
+      allowedRanges: config.notify.webhookAllowedRanges,
+      overrides: deps.oidc,
     }),
     accounts: createAccountService({ db, keyRing, clock, audit }),
     team: createTeamService({

@@ -12,6 +12,8 @@ import { DomainError, RateLimitedError } from '../domain/errors.js'
 import { registerApiAdminRoutes } from './admin/api-admin-routes.js'
 import { registerAuditRoutes } from './admin/audit-routes.js'
 import { registerAuthRoutes } from './admin/auth-routes.js'
+import { registerSsoRoutes } from './admin/sso-routes.js'
+import { registerSsoSettingsRoutes } from './admin/sso-settings-routes.js'
 import { registerApi } from './api/api-plugin.js'
 import { registerIncidentResources } from './api/api-incidents.js'
 import { registerPageResources } from './api/api-pages.js'
@@ -298,6 +300,8 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
 
   registerAuthRoutes(app, deps)
   registerSamlRoutes(app, deps)
+  registerSsoRoutes(app, deps)
+  registerSsoSettingsRoutes(app, deps)
   registerDashboardRoutes(app, deps)
   registerTeamRoutes(app, deps)
   registerAuditRoutes(app, deps)

@@ -357,6 +357,22 @@ function locationOf(headers: Dispatcher.ResponseData['headers']): string | undef
   return Array.isArray(value) ? value[0] : value
 }
 
+/**
+ * An undici dispatcher with the same address checks, for clients that bring their own fetch
+ * (OpenID Connect discovery, keys and tokens).
+ */
+export function createGuardedAgent(options: OutboundHttpOptions = {}): Agent {
+  return new Agent({
+    connect: guardedConnector(
+      parseAllowedRanges(options.allowedRanges ?? []),
+      options.connectTimeoutMs ?? OUTBOUND_DEFAULTS.connectTimeoutMs,
+    ),
+    headersTimeout: options.timeoutMs ?? OUTBOUND_DEFAULTS.timeoutMs,
+    bodyTimeout: options.timeoutMs ?? OUTBOUND_DEFAULTS.timeoutMs,
+    keepAliveTimeout: 4_000,
+  })
+}
+
 export function createOutboundHttp(options: OutboundHttpOptions = {}): OutboundHttp {
   const ranges = parseAllowedRanges(options.allowedRanges ?? [])
   const connectTimeoutMs = options.connectTimeoutMs ?? OUTBOUND_DEFAULTS.connectTimeoutMs

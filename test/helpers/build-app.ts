@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { loadConfig, type Config } from '../../src/config.js'
 import { buildServer, type App } from '../../src/http/server.js'
 import { createLogger } from '../../src/logger.js'
-import { openRuntime, type Runtime } from '../../src/runtime.js'
+import { openRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.js'
 import { createTestClock, type TestClock } from './clock.js'
 import { createPostgresDatabase, type TestDialect, type ThrowawayDatabase } from './test-db.js'
 
@@ -27,6 +27,8 @@ export interface TestAppOptions {
   reuse?: { dataDir: string; databaseUrl?: string; masterKey: string }
   /** Runs after the application is built and before app.ready(), e.g. to add a test-only route. */
   beforeReady?: (app: App) => void | Promise<void>
+  /** A local OpenID provider in Google's place, over plain HTTP. */
+  oidc?: RuntimeOptions['oidc']
 }
 
 /** The whole application on a throwaway database, driven with app.inject(); nothing listens. */
@@ -55,7 +57,11 @@ export async function buildTestApp(
   })
   const clock = createTestClock()
   const logger = createLogger(config.logLevel)
-  const runtime = await openRuntime(config, logger, { migrate: true, clock })
+  const runtime = await openRuntime(config, logger, {
+    migrate: true,
+    clock,
+    ...(options.oidc === undefined ? {} : { oidc: options.oidc }),
+  })
   const app = await buildServer({
     config,
     services: runtime.services,

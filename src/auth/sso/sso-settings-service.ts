@@ -12,6 +12,7 @@ import { InputChecker } from '../../domain/validation.js'
 import {
   deleteSsoConnection,
   findSsoConnection,
+  findSsoConnectionsForDomain,
   insertSsoConnection,
   listSsoConnections,
   updateSsoConnection,
@@ -254,7 +255,23 @@ export function createSsoSettingsService({ db, keyRing, clock, audit }: SsoSetti
     })
   }
 
-  return { settings, get, save, remove, setEnforced }
+  /**
+   * "Sign in with single sign-on" by email: the enabled connections of the email's domain, only
+   * what the sign-in page needs (no account). Undefined when the text is not an email address.
+   */
+  async function connectionsForEmail(
+    email: string,
+  ): Promise<{ id: string; name: string; protocol: SsoProtocol }[] | undefined> {
+    const normalized = email.trim().toLowerCase()
+    const at = normalized.lastIndexOf('@')
+    if (at < 1 || normalized.length > 254 || /\s/.test(normalized)) return undefined
+    const domain = normalized.slice(at + 1)
+    if (!DOMAIN_PATTERN.test(domain)) return undefined
+    const found = await findSsoConnectionsForDomain(db, keyRing, domain)
+    return found.map(({ id, name, protocol }) => ({ id, name, protocol }))
+  }
+
+  return { settings, get, save, remove, setEnforced, connectionsForEmail }
 }
 
 function isChecked(value: unknown): boolean {

@@ -33,6 +33,9 @@ export function LoginPage(props: {
         <button type="submit">Sign in</button>
       </form>
       <p>
+        <a href="/login/sso">Sign in with single sign-on</a>
+      </p>
+      <p>
         <a href="/forgot-password">Forgot your password?</a>
         {props.allowSignup && (
           <>

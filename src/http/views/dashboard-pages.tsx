@@ -89,6 +89,11 @@ export function AccountSettingsPage(props: {
           it.
         </p>
       )}
+      {props.canEdit && (
+        <p>
+          <a href={`/a/${encodeURIComponent(props.account.id)}/settings/sso`}>Single sign-on</a>
+        </p>
+      )}
       <p class="muted">Account id: {props.account.id}</p>
     </Page>
   )
