@@ -40,6 +40,10 @@ const REGISTRATION_FLOW = 'webauthn_registration'
 const AUTHENTICATION_FLOW = 'webauthn_authentication'
 const CHALLENGE_TTL_MS = 5 * 60_000
 export const PASSKEY_NAME_MAX = 60
+/** COSE algorithm ids (RFC 9053): Ed25519, P-256 with SHA-256, RSASSA-PKCS1-v1_5 with SHA-256. */
+const EDDSA = -8
+const ES256 = -7
+const RS256 = -257
 const REFUSED = 'This passkey was not accepted. Try again, or use another way to sign in.'
 
 export interface PasskeyServiceDeps {
@@ -89,6 +93,8 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
         transports: passkey.transports,
       })),
       authenticatorSelection: { residentKey: 'required', userVerification: 'preferred' },
+      // Named, so the library does not probe the runtime for experimental algorithms.
+      supportedAlgorithmIDs: [EDDSA, ES256, RS256],
     })
     const flow = await startAuthFlow(db, keyRing, {
       kind: REGISTRATION_FLOW,
@@ -129,6 +135,7 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
         expectedOrigin,
         expectedRPID: rpID,
         requireUserVerification: false,
+        supportedAlgorithmIDs: [EDDSA, ES256, RS256],
       })
     } catch {
       throw refusedRegistration()
