@@ -26,6 +26,11 @@
     var data = await response.json().catch(function () {
       return {}
     })
+    if (data.code === 'reauthentication_required') {
+      // Confirm who you are first, then come back to this page and try again.
+      window.location.assign('/reauthenticate?next=' + encodeURIComponent(window.location.pathname))
+      return new Promise(function () {})
+    }
     if (!response.ok) throw new Error(data.detail || 'Something went wrong. Try again.')
     return data
   }

@@ -172,6 +172,7 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
     actor: Actor,
     input: { flow: unknown; name: unknown; response: unknown },
   ): Promise<Passkey> {
+    requireRecentAuthentication(actor, clock)
     const passkey = await register(actor.userId, input, auditOrigin(actor))
     await twoFactor.upgradeSession(actor)
     return passkey
@@ -394,7 +395,11 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
   }
 
   return {
-    registrationOptions: (actor: Actor) => registrationOptions(actor.userId),
+    /** A passkey signs in without a password: adding one asks for a fresh proof of identity. */
+    registrationOptions: (actor: Actor) => {
+      requireRecentAuthentication(actor, clock)
+      return registrationOptions(actor.userId)
+    },
     add,
     enrolOptions,
     enrol,

@@ -139,7 +139,12 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
     return { enrolment, secret, uri: totpUri(secret, user.email) }
   }
 
+  /**
+   * Adding a factor asks for a fresh proof too: whoever holds a stolen session must not be able to
+   * bind their own authenticator to the login (and lock its owner out of it).
+   */
   async function beginTotpEnrolment(actor: Actor): Promise<TotpEnrolment> {
+    requireRecentAuthentication(actor, clock)
     return startTotpEnrolment(actor.userId)
   }
 
@@ -246,6 +251,7 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
     actor: Actor,
     input: { enrolment: unknown; code: unknown },
   ): Promise<{ recoveryCodes: string[] }> {
+    requireRecentAuthentication(actor, clock)
     const recoveryCodes = await confirmTotp(actor.userId, input, actor)
     await upgradeSession(actor)
     return { recoveryCodes }

@@ -308,6 +308,21 @@ describe.each(testDialects)('passkeys (%s)', (dialect) => {
     expect(gone.status).toBe(401)
   })
 
+  it('adds a passkey only with a fresh proof of identity', async () => {
+    const owner = await createOwner(t)
+    const b = browserFor(t)
+    await passwordSignIn(b, owner)
+    t.clock.advance(11 * 60_000)
+    await b.get('/profile/security')
+    const refused = await postJson(b, '/webauthn/registration/options', { purpose: 'register' })
+    expect(refused.status).toBe(403)
+    expect(refused.body['code']).toBe('reauthentication_required')
+    await b.get('/reauthenticate?next=%2Fprofile%2Fsecurity')
+    await b.post('/reauthenticate', { next: '/profile/security', password: owner.password })
+    const authenticator = new SoftwareAuthenticator(rpId, origin)
+    expect((await register(b, authenticator, 'Later')).status).toBe(200)
+  })
+
   it('enrols a passkey during sign-in when the account requires a second factor', async () => {
     const { owner, b } = await ownerWithPasskey()
     await b.get(`/a/${owner.accountId}/settings`)

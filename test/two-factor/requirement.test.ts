@@ -237,6 +237,23 @@ describe.each(testDialects)('re-authentication (%s)', (dialect) => {
     expect((await b.post('/profile/security/recovery-codes', {})).status).toBe(303)
   })
 
+  it('asks for a fresh proof before an authenticator app is added', async () => {
+    const owner = await createOwner(t)
+    const b = browserFor(t)
+    await passwordSignIn(b, owner)
+    t.clock.advance(11 * 60_000)
+    const sent = await b.get('/profile/security/totp')
+    expect(sent.status).toBe(303)
+    expect(sent.location).toBe('/reauthenticate?next=%2Fprofile%2Fsecurity%2Ftotp')
+    await b.get(sent.location!)
+    const back = await b.post('/reauthenticate', {
+      next: '/profile/security/totp',
+      password: owner.password,
+    })
+    expect(back.location).toBe('/profile/security/totp')
+    expect((await b.get('/profile/security/totp')).status).toBe(200)
+  })
+
   it('returns to the page itself after a GET, and only ever to a path of this site', async () => {
     const owner = await createOwner(t)
     const b = browserFor(t)
