@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { housekeepingJobs } from '../../src/jobs/housekeeping.js'
 import { buildTestApp, type TestApp } from '../helpers/build-app.js'
 import { createOwner } from '../helpers/factories.js'
 import { sessionToken, setCookieFor } from '../helpers/http.js'
@@ -188,6 +189,25 @@ describe.each(testDialects)('TOTP two-factor sign-in (%s)', (dialect) => {
     expect(late.body).toContain('Sign in again')
     expect(sessionToken(b)).toBeUndefined()
     expect((await b.get('/login/two-factor')).status).toBe(400)
+
+    // Housekeeping forgets flows past their end.
+    const flows = () =>
+      t.runtime.database.db
+        .selectFrom('auth_flows')
+        .select('kind')
+        .where('user_id', '=', owner.userId)
+        .where('kind', '=', 'second_factor')
+        .execute()
+    expect(await flows()).toHaveLength(1)
+    const services = t.runtime.services
+    const prune = housekeepingJobs({
+      db: t.runtime.database.db,
+      clock: t.clock,
+      notify: t.config.notify,
+      ...services,
+    }).find((job) => job.name === 'prune-auth-flows')
+    await prune!.run()
+    expect(await flows()).toEqual([])
   })
 
   it('uses the flow up after five wrong answers: even the right code is then refused', async () => {
