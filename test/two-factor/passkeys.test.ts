@@ -148,6 +148,9 @@ describe.each(testDialects)('passkeys (%s)', (dialect) => {
     expect(first.location).toBe('/login/two-factor')
     const page = await b.get('/login/two-factor')
     expect(page.body).toContain('data-passkey="second_factor"')
+    // No app, no recovery codes: no code form, but the CSRF token the passkey script sends.
+    expect(page.body).not.toContain('name="code"')
+    expect(page.body).toContain('name="_csrf"')
     expect(page.body).toContain('src="/assets/passkeys.js"')
     const started = await postJson(b, '/webauthn/authentication/options', {
       purpose: 'second_factor',

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path'
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import QRCode from 'qrcode'
+import { ENROL_FLOW } from '../../auth/two-factor-service.js'
 import {
   ConflictError,
   RateLimitedError,
@@ -269,7 +270,7 @@ export function registerTwoFactorRoutes(app: App, deps: ServerDeps): void {
         ? await twoFactor.startEnrolmentTotp(flowToken)
         : ((await twoFactor.pendingEnrolmentTotp(flowToken, enrolment)) ??
           (await twoFactor.startEnrolmentTotp(flowToken)))
-    const userId = await twoFactor.flowUser('enrol_second_factor', flowToken)
+    const userId = await twoFactor.flowUser(ENROL_FLOW, flowToken)
     if (pending === undefined || userId === undefined) return flowOver(reply)
     const requiredBy = await twoFactor.requiringAccountsOf(userId)
     return sendHtml(

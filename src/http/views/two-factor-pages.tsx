@@ -82,6 +82,8 @@ export function SecondFactorPage(props: {
       )}
       {choices.passkeys && (
         <div class="card narrow">
+          {/* The passkey script sends the page's CSRF token with its requests. */}
+          <CsrfField token={props.csrfToken} />
           <PasskeyButton purpose="second_factor" label="Use a passkey" />
         </div>
       )}
