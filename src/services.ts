@@ -1,10 +1,12 @@
 import type { Logger } from 'pino'
 import { createAuthenticationService } from './auth/authentication-service.js'
 import { createOidcService, type OidcOverrides } from './auth/oidc/oidc-service.js'
+import { createPasskeyService } from './auth/passkey-service.js'
 import { createSessionService } from './auth/session-service.js'
 import { createSamlService } from './auth/sso/saml.js'
 import { createSsoSettingsService } from './auth/sso/sso-settings-service.js'
 import { createSsoSignIn } from './auth/sso/sso-sign-in.js'
+import { createTwoFactorService } from './auth/two-factor-service.js'
 import type { Config } from './config.js'
 import type { KeyRing } from './crypto/key-ring.js'
 import type { Database } from './db/database.js'
@@ -99,6 +101,7 @@ export function createServices(deps: ServiceDeps) {
     setupLinkTtlMs: config.setupLinkTtlMs,
     audit,
   })
+  const twoFactor = createTwoFactorService({ db, keyRing, clock, sessions, audit })
   const components = createComponentService({
     db,
     clock,
@@ -117,6 +120,16 @@ export function createServices(deps: ServiceDeps) {
   return {
     sessions,
     auth,
+    /** TOTP, recovery codes, the second step of sign-in, re-authentication, the account rule. */
+    twoFactor,
+    passkeys: createPasskeyService({
+      db,
+      keyRing,
+      clock,
+      audit,
+      twoFactor,
+      baseUrl: config.baseUrl,
+    }),
     /** Turns an identity an SSO protocol verified into a session (JIT provisioning, SLO). */
     ssoSignIn,
     ssoSettings,

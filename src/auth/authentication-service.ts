@@ -29,6 +29,7 @@ import {
   passwordResetEmail,
   signupEmail,
 } from '../notify/email-templates.js'
+import { startAuthFlow } from './auth-flows.js'
 import { consumeToken, findValidToken, issueToken, revokeTokens } from './auth-token-repository.js'
 import {
   burnPasswordVerification,
@@ -39,6 +40,13 @@ import {
   verifyPassword,
 } from './passwords.js'
 import type { SessionService } from './session-service.js'
+import { accountsRequiringTwoFactor, hasSecondFactor } from './two-factor-repository.js'
+import {
+  ENROL_FLOW,
+  ENROL_TTL_MS,
+  SECOND_FACTOR_FLOW,
+  SECOND_FACTOR_TTL_MS,
+} from './two-factor-service.js'
 import {
   ACCOUNT_RULE,
   IP_RULE,
@@ -66,6 +74,14 @@ export interface SignedIn {
   token: string
   user: User
 }
+
+/**
+ * The answer to a correct password: a session, or (with a second factor, or an account that
+ * requires one) a short-lived flow whose token leads to the second step.
+ */
+export type LoginResult =
+  | (SignedIn & { status: 'signed_in' })
+  | { status: 'second_factor' | 'enrol'; flowToken: string; user: User }
 
 const INVALID_LINK = 'This link has expired or was already used. Ask for a new one.'
 /** Password reset and sign-up emails per address per hour; more requests are silently dropped. */
@@ -112,7 +128,7 @@ export function createAuthenticationService(deps: AuthenticationServiceDeps) {
   async function login(
     input: { email: unknown; password: unknown; previousToken?: string | undefined },
     origin: RequestOrigin,
-  ): Promise<SignedIn> {
+  ): Promise<LoginResult> {
     const email =
       typeof input.email === 'string' ? input.email.trim().toLowerCase().slice(0, 254) : ''
     const password = typeof input.password === 'string' ? input.password : ''
@@ -138,7 +154,29 @@ export function createAuthenticationService(deps: AuthenticationServiceDeps) {
     await clearThrottle(db, accountKey)
     // A new id at every sign-in: a session id planted in the browser beforehand is worthless.
     if (input.previousToken !== undefined) await signOut(input.previousToken)
-    const { token } = await sessions.create(user.id, origin)
+    // With a second factor, the password opens a short flow, not a session; a member of an
+    // account that requires one and has none is led through setting one up first.
+    if (await hasSecondFactor(db, user.id)) {
+      const flowToken = await startAuthFlow(db, keyRing, {
+        kind: SECOND_FACTOR_FLOW,
+        userId: user.id,
+        payload: {},
+        now,
+        ttlMs: SECOND_FACTOR_TTL_MS,
+      })
+      return { status: 'second_factor', flowToken, user: publicUser(user) }
+    }
+    if ((await accountsRequiringTwoFactor(db, user.id)).length > 0) {
+      const flowToken = await startAuthFlow(db, keyRing, {
+        kind: ENROL_FLOW,
+        userId: user.id,
+        payload: {},
+        now,
+        ttlMs: ENROL_TTL_MS,
+      })
+      return { status: 'enrol', flowToken, user: publicUser(user) }
+    }
+    const { token } = await sessions.create(user.id, origin, { method: 'password' })
     await audit.recordForUser(db, user.id, {
       actor: { type: 'user', userId: user.id },
       action: 'auth.signed_in',
@@ -147,7 +185,7 @@ export function createAuthenticationService(deps: AuthenticationServiceDeps) {
       userAgent: origin.userAgent,
       details: { method: 'password' },
     })
-    return { token, user: publicUser(user) }
+    return { status: 'signed_in', token, user: publicUser(user) }
   }
 
   /** An unknown address is recorded by its blind index only, in the installation's chain. */

@@ -8,7 +8,8 @@ import fastifyFormbody from '@fastify/formbody'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Actor } from '../domain/actor.js'
-import { DomainError, RateLimitedError } from '../domain/errors.js'
+import { REAUTHENTICATION_REQUIRED } from '../domain/accounts/reauthentication.js'
+import { DomainError, ForbiddenError, RateLimitedError } from '../domain/errors.js'
 import { registerApiAdminRoutes } from './admin/api-admin-routes.js'
 import { registerAuditRoutes } from './admin/audit-routes.js'
 import { registerAuthRoutes } from './admin/auth-routes.js'
@@ -27,6 +28,7 @@ import { registerPageRoutes } from './admin/page-routes.js'
 import { registerSamlRoutes } from './admin/saml-routes.js'
 import { registerSubscriberAdminRoutes } from './admin/subscriber-routes.js'
 import { registerTeamRoutes } from './admin/team-routes.js'
+import { reauthenticationLocation, registerTwoFactorRoutes } from './admin/two-factor-routes.js'
 import { registerAlerts } from './alerts/index.js'
 import { genericProblem, problemFromDomainError, type Problem } from './problem.js'
 import { createFastPath } from './public/fast-path.js'
@@ -198,6 +200,13 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
   })
 
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
+    // A person in the dashboard confirms who they are, then comes back to try again.
+    if (
+      error instanceof ForbiddenError &&
+      error.code === REAUTHENTICATION_REQUIRED &&
+      !wantsJson(request)
+    )
+      return reply.redirect(reauthenticationLocation(request), 303)
     let problem: Problem
     if (error instanceof DomainError) {
       problem = problemFromDomainError(error, request.id)
@@ -302,6 +311,7 @@ export async function buildServer(deps: ServerDeps): Promise<App> {
   registerSamlRoutes(app, deps)
   registerSsoRoutes(app, deps)
   registerSsoSettingsRoutes(app, deps)
+  registerTwoFactorRoutes(app, deps)
   registerDashboardRoutes(app, deps)
   registerTeamRoutes(app, deps)
   registerAuditRoutes(app, deps)

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import { pruneAuthFlows } from '../auth/auth-flows.js'
 import { pruneTokens } from '../auth/auth-token-repository.js'
 import type { SessionService } from '../auth/session-service.js'
 import { pruneThrottles } from '../auth/throttle.js'
@@ -55,6 +56,12 @@ export function housekeepingJobs(deps: {
       name: 'prune-auth-tokens',
       intervalMs: 60 * 60_000,
       run: () => pruneTokens(deps.db, deps.clock.now()),
+    },
+    {
+      // Second steps of sign-ins, pending TOTP set-ups and WebAuthn challenges past their end.
+      name: 'prune-auth-flows',
+      intervalMs: 15 * 60_000,
+      run: () => pruneAuthFlows(deps.db, deps.clock.now()),
     },
     {
       // Answers kept for Idempotency-Key replays (24 hours).

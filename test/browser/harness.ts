@@ -140,7 +140,7 @@ export async function signInThroughForm(
   await page.goto('/login')
   await page.locator('input[name="email"]').fill(login.email)
   await page.locator('input[name="password"]').fill(login.password)
-  await clickAndLand(page, page.getByRole('button', { name: 'Sign in' }), /^\/a\//)
+  await clickAndLand(page, page.getByRole('button', { name: 'Sign in', exact: true }), /^\/a\//)
 }
 
 /** The text of an element as assistive technology reads it: aria-hidden subtrees left out. */

@@ -19,6 +19,7 @@ import {
   setSessionCookie,
 } from './html.js'
 import { samlLogoutRedirect } from './saml-routes.js'
+import { continueSignIn } from './two-factor-routes.js'
 
 const text = (maxLength: number) => Type.Optional(Type.String({ maxLength }))
 const csrf = { _csrf: text(256) }
@@ -68,7 +69,7 @@ export function registerAuthRoutes(app: App, deps: ServerDeps): void {
 
   app.post('/login', { schema: { body: LoginBody } }, async (request, reply) => {
     try {
-      const { token } = await auth.login(
+      const result = await auth.login(
         {
           email: request.body.email,
           password: request.body.password,
@@ -76,7 +77,8 @@ export function registerAuthRoutes(app: App, deps: ServerDeps): void {
         },
         originOf(request),
       )
-      setSessionCookie(deps, reply, token)
+      if (result.status !== 'signed_in') return await continueSignIn(deps, reply, result)
+      setSessionCookie(deps, reply, result.token)
       return await reply.redirect('/dashboard', 303)
     } catch (error) {
       if (error instanceof UnauthenticatedError || error instanceof RateLimitedError) {

@@ -67,6 +67,10 @@ export function registerDashboardRoutes(app: App, deps: ServerDeps): void {
           account={account}
           canEdit={canEdit}
           saved={request.query.saved !== undefined}
+          twoFactor={{
+            required: membership.accountRequiresTwoFactor,
+            isOwner: membership.role === 'owner',
+          }}
         />,
       )
     },

@@ -1,4 +1,5 @@
 import { CsrfField, Field, Notice, Page } from './layout.js'
+import { PasskeyButton, PasskeyScripts } from './two-factor-pages.js'
 
 type Errors = Readonly<Record<string, string>>
 
@@ -32,6 +33,10 @@ export function LoginPage(props: {
         />
         <button type="submit">Sign in</button>
       </form>
+      <div class="card narrow">
+        <PasskeyButton purpose="sign_in" label="Sign in with a passkey" secondary />
+      </div>
+      <PasskeyScripts />
       <p>
         <a href="/login/sso">Sign in with single sign-on</a>
       </p>

@@ -4,6 +4,7 @@ import type { MailboxEntry } from '../../domain/accounts/mailbox-service.js'
 import type { Membership } from '../../domain/accounts/membership-repository.js'
 import type { Page as StatusPage } from '../../domain/pages/types.js'
 import { CsrfField, Field, Notice, Page, type NavContext } from './layout.js'
+import { TwoFactorRequirement } from './two-factor-pages.js'
 
 type Errors = Readonly<Record<string, string>>
 
@@ -63,6 +64,7 @@ export function AccountSettingsPage(props: {
   errors?: Errors | undefined
   value?: string | undefined
   saved?: boolean | undefined
+  twoFactor?: { required: boolean; isOwner: boolean; error?: string | undefined } | undefined
 }) {
   return (
     <Page title="Account settings" nav={props.nav}>
@@ -93,6 +95,13 @@ export function AccountSettingsPage(props: {
         <p>
           <a href={`/a/${encodeURIComponent(props.account.id)}/settings/sso`}>Single sign-on</a>
         </p>
+      )}
+      {props.twoFactor !== undefined && (
+        <TwoFactorRequirement
+          accountId={props.account.id}
+          csrfToken={props.nav.csrfToken}
+          {...props.twoFactor}
+        />
       )}
       <p class="muted">Account id: {props.account.id}</p>
     </Page>

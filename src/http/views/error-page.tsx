@@ -14,6 +14,18 @@ export function ErrorPage({ problem }: { problem: Problem }) {
           ))}
         </ul>
       )}
+      {problem.code === 'two_factor_required' && (
+        <ul>
+          <li>
+            <a href="/profile/security">Set up an authenticator app or a passkey</a>
+          </li>
+          <li>
+            <a href="/reauthenticate?next=%2Fdashboard">
+              Already set up? Confirm with your second factor
+            </a>
+          </li>
+        </ul>
+      )}
       <p>
         <a href="/dashboard">Go to the dashboard</a>
       </p>
