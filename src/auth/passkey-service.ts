@@ -350,10 +350,6 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
     await twoFactor.reauthenticatedWithPasskey(actor)
   }
 
-  async function list(actor: Actor): Promise<Passkey[]> {
-    return listPasskeys(db, actor.userId)
-  }
-
   async function rename(actor: Actor, id: string, input: { name: unknown }): Promise<void> {
     const checker = new InputChecker()
     const name = checker.text('name', input.name, { label: 'Name', max: PASSKEY_NAME_MAX })
@@ -409,8 +405,6 @@ export function createPasskeyService(deps: PasskeyServiceDeps) {
     completeSecondFactor,
     reauthenticationOptions,
     reauthenticate,
-    verifyAssertion,
-    list,
     rename,
     remove,
   }

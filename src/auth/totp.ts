@@ -41,8 +41,3 @@ export function matchTotpStep(secretBase32: string, code: string, now: Date): nu
   const delta = totpFor(secretBase32).validate({ token, timestamp: now.getTime(), window: 1 })
   return delta === null ? undefined : totpStep(now) + delta
 }
-
-/** Formats a base32 secret in groups of four, easier to type by hand. */
-export function groupSecret(secretBase32: string): string {
-  return secretBase32.replace(/(.{4})/g, '$1 ').trim()
-}

@@ -596,11 +596,6 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
 
   // The account's requirement.
 
-  async function accountRequirement(actor: Actor, accountId: string): Promise<boolean> {
-    const membership = await requireRole(db, actor, accountId, 'viewer')
-    return membership.accountRequiresTwoFactor
-  }
-
   /**
    * Only the owner decides. Turning it on needs the owner to have a second factor themselves (or
    * they would lock themselves out); turning it off is a weakening and needs a fresh proof.
@@ -658,7 +653,6 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
     upgradeSession,
     assertMayDropLastFactor,
     requiringAccountsOf: (userId: string) => accountsRequiringTwoFactor(db, userId),
-    accountRequirement,
     setAccountRequirement,
   }
 }
