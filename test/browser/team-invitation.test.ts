@@ -75,7 +75,10 @@ describe.each(testDialects)('team invitation in Chromium (%s)', (dialect) => {
         )
         expect(await page.locator('table.invitations').innerText()).toContain(invitee)
 
-        const link = new URL(findLink(emailTo(t.dataDir, invitee), '/invitations/accept'), t.origin)
+        const link = new URL(
+          findLink(decodeQuotedPrintable(emailTo(t.dataDir, invitee)), '/invitations/accept'),
+          t.origin,
+        )
         const join = await inviteeContext.newPage()
         await join.goto(`${link.pathname}${link.search}`)
         expect(await join.getByRole('heading', { level: 1 }).innerText()).toBe('Join Invite Inc')
