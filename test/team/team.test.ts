@@ -193,6 +193,28 @@ describe.each(testDialects)('team and roles (%s)', (dialect) => {
     expect(members.find((m) => m.userId === other.userId)?.role).toBe('admin')
   })
 
+  it('signs a browser in as the new login it creates, ending the session it had', async () => {
+    const owner = await createOwner(t)
+    const bystander = await createOwner(t)
+    const email = `fresh-${String(Date.now())}@example.com`
+    await t.runtime.services.team.invite(actorFor(owner.userId), owner.accountId, {
+      email,
+      role: 'viewer',
+      canInvite: false,
+      pageIds: [],
+    })
+    const link = new URL(await invitationLink(email))
+    const path = `${link.pathname}${link.search}`
+    const browser = await browserFor(t, bystander)
+    await browser.get(path)
+    const joined = await postForm(browser, path, { name: 'Fresh', password: DEFAULT_PASSWORD })
+    expect(joined.status).toBe(303)
+    const team = await browser.get(`/a/${owner.accountId}/team`)
+    expect(team.status).toBe(200)
+    expect(team.body).toContain('Fresh')
+    expect(await t.runtime.services.sessions.listForUser(bystander.userId)).toEqual([])
+  })
+
   it('lets only the owner and nominated members invite, never above their own role', async () => {
     const owner = await createOwner(t)
     const stranger = await createOwner(t)

@@ -359,7 +359,10 @@ export function registerTeamRoutes(app: App, deps: ServerDeps): void {
         }
         throw error
       }
-      if (request.actor === undefined) {
+      if (request.actor === undefined || accepted.createdLogin) {
+        // A new login is signed in as itself, replacing whichever session the browser had.
+        if (request.actor !== undefined)
+          await deps.services.sessions.revoke(request.actor.userId, request.actor.sessionIdHash)
         const { token: sessionToken } = await deps.services.sessions.create(accepted.userId, origin)
         setSessionCookie(deps, reply, sessionToken)
       } else {
