@@ -86,6 +86,21 @@ describe.each(testDialects)('management API: team, invitations, SSO, audit log (
     expectProblem(await api.delete(write, `/invitations/${invitation.id}`), 404, 'not_found')
   })
 
+  it('replays an invitation sent with the same Idempotency-Key instead of sending another', async () => {
+    const email = `idem-${String(Date.now())}@example.com`
+    const headers = { 'idempotency-key': `invite-${email}` }
+    const first = await api.post(write, '/invitations', { email, role: 'viewer' }, headers)
+    expect(first.status, first.text).toBe(201)
+    const again = await api.post(write, '/invitations', { email, role: 'viewer' }, headers)
+    expect(again.status).toBe(201)
+    expect(again.header('idempotent-replayed')).toBe('true')
+    expect(again.text).toBe(first.text)
+    const other = await api.post(write, '/invitations', { email, role: 'editor' }, headers)
+    expect(other.status).toBe(422)
+    const pending = (await api.get(read, '/invitations')).json<ApiInvitation[]>()
+    expect(pending.filter((i) => i.email === email)).toHaveLength(1)
+  })
+
   it('changes and removes members within the rules, audited with the key as actor', async () => {
     const viewer = await addMember(t, f.owner.accountId, 'viewer')
     const changed = await api.patch(write, `/team/${viewer.userId}`, {
