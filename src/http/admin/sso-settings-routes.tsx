@@ -215,7 +215,7 @@ export function registerSsoSettingsRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/a/:accountId/settings/sso',
-    { schema: { params: AccountParams, querystring: ListQuery } },
+    { config: { action: 'sso.read' }, schema: { params: AccountParams, querystring: ListQuery } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -228,7 +228,7 @@ export function registerSsoSettingsRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/a/:accountId/settings/sso/oidc/new',
-    { schema: { params: AccountParams, querystring: NewQuery } },
+    { config: { action: 'sso.read' }, schema: { params: AccountParams, querystring: NewQuery } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -255,7 +255,7 @@ export function registerSsoSettingsRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/settings/sso/oidc',
-    { schema: { params: AccountParams, body: OidcBody } },
+    { config: { action: 'sso.write' }, schema: { params: AccountParams, body: OidcBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -268,7 +268,7 @@ export function registerSsoSettingsRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/a/:accountId/settings/sso/oidc/:connectionId',
-    { schema: { params: ConnectionParams } },
+    { config: { action: 'sso.read-connection' }, schema: { params: ConnectionParams } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -296,7 +296,7 @@ export function registerSsoSettingsRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/settings/sso/oidc/:connectionId',
-    { schema: { params: ConnectionParams, body: OidcBody } },
+    { config: { action: 'sso.write' }, schema: { params: ConnectionParams, body: OidcBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -309,7 +309,7 @@ export function registerSsoSettingsRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/settings/sso/:connectionId/delete',
-    { schema: { params: ConnectionParams } },
+    { config: { action: 'sso.write' }, schema: { params: ConnectionParams } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -327,7 +327,7 @@ export function registerSsoSettingsRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/settings/sso/enforcement',
-    { schema: { params: AccountParams, body: EnforceBody } },
+    { config: { action: 'sso.write' }, schema: { params: AccountParams, body: EnforceBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply

@@ -229,7 +229,10 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
 
   app.get(
     '/pages/:pageId/subscribers',
-    { schema: { params: PageParams, querystring: ListQuery } },
+    {
+      config: { action: 'subscriber.read' },
+      schema: { params: PageParams, querystring: ListQuery },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -250,7 +253,7 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
 
   app.post(
     '/pages/:pageId/subscribers',
-    { schema: { params: PageParams, body: AddBody } },
+    { config: { action: 'subscriber.write' }, schema: { params: PageParams, body: AddBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -289,6 +292,7 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
   app.post(
     '/pages/:pageId/subscribers/settings',
     {
+      config: { action: 'subscriber.settings' },
       schema: { params: PageParams, body: SettingsBody },
       bodyLimit: SETTINGS_FORM_BYTES,
     },
@@ -334,7 +338,10 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
       .withTypeProvider<TypeBoxTypeProvider>()
       .post(
         '/pages/:pageId/subscribers/import',
-        { schema: { params: PageParams, querystring: CsrfQuery } },
+        {
+          config: { action: 'subscriber.write' },
+          schema: { params: PageParams, querystring: CsrfQuery },
+        },
         async (request, reply) => {
           const actor = requireActor(request, reply)
           if (actor === undefined) return reply
@@ -407,7 +414,7 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
 
   app.get(
     '/pages/:pageId/subscribers/export.csv',
-    { schema: { params: PageParams } },
+    { config: { action: 'subscriber.read' }, schema: { params: PageParams } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -422,7 +429,7 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
 
   app.get(
     '/pages/:pageId/subscribers/export.json',
-    { schema: { params: PageParams } },
+    { config: { action: 'subscriber.read' }, schema: { params: PageParams } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -480,7 +487,10 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
 
   app.get(
     '/pages/:pageId/subscribers/:subscriberId',
-    { schema: { params: SubscriberParams, querystring: NoticeQuery } },
+    {
+      config: { action: 'subscriber.read' },
+      schema: { params: SubscriberParams, querystring: NoticeQuery },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -493,7 +503,7 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
 
   app.get(
     '/pages/:pageId/subscribers/:subscriberId/export',
-    { schema: { params: SubscriberParams } },
+    { config: { action: 'subscriber.read' }, schema: { params: SubscriberParams } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -512,7 +522,10 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
 
   app.post(
     '/pages/:pageId/subscribers/:subscriberId/components',
-    { schema: { params: SubscriberParams, body: ComponentsBody } },
+    {
+      config: { action: 'subscriber.write' },
+      schema: { params: SubscriberParams, body: ComponentsBody },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -538,7 +551,10 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
 
   app.post(
     '/pages/:pageId/subscribers/:subscriberId/rotate-secret',
-    { schema: { params: SubscriberParams, body: Type.Object(csrf) } },
+    {
+      config: { action: 'subscriber.write' },
+      schema: { params: SubscriberParams, body: Type.Object(csrf) },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -563,7 +579,10 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
 
   app.post(
     '/pages/:pageId/subscribers/:subscriberId/erase',
-    { schema: { params: SubscriberParams, body: EraseBody } },
+    {
+      config: { action: 'subscriber.write' },
+      schema: { params: SubscriberParams, body: EraseBody },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -589,7 +608,10 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
 
   app.get(
     '/pages/:pageId/notifications',
-    { schema: { params: PageParams, querystring: NoticeQuery } },
+    {
+      config: { action: 'notification.read' },
+      schema: { params: PageParams, querystring: NoticeQuery },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -621,7 +643,7 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
 
   app.post(
     '/pages/:pageId/notifications/retry',
-    { schema: { params: PageParams, body: RetryBody } },
+    { config: { action: 'notification.retry' }, schema: { params: PageParams, body: RetryBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -641,7 +663,7 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
 
   app.post(
     '/pages/:pageId/notifications/me',
-    { schema: { params: PageParams, body: MeBody } },
+    { config: { action: 'notification.opt-out' }, schema: { params: PageParams, body: MeBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
