@@ -259,10 +259,14 @@ export function registerSsoSettingsRoutes(app: App, deps: ServerDeps): void {
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
+      const { accountId } = request.params
       const protocol = request.body.protocol
-      if (protocol === undefined || !isOidcProtocol(protocol))
+      if (protocol === undefined || !isOidcProtocol(protocol)) {
+        // Authorised before the form is judged: someone outside the account learns nothing.
+        await ssoSettings.settings(actor, accountId)
         throw new ValidationError({ protocol: 'Choose Google or OpenID Connect.' })
-      return saveForm(reply, actor, request.params.accountId, protocol, request.body, undefined)
+      }
+      return saveForm(reply, actor, accountId, protocol, request.body, undefined)
     },
   )
 
