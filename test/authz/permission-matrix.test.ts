@@ -4,6 +4,7 @@ import { generateId } from '../../src/crypto/tokens.js'
 import { insertMembership } from '../../src/domain/accounts/membership-repository.js'
 import { insertUser } from '../../src/domain/accounts/user-repository.js'
 import type { Actor } from '../../src/domain/actor.js'
+import { ForbiddenError, NotFoundError } from '../../src/domain/errors.js'
 import { meetsRequirement, POLICY, ruleOf, type PolicyAction } from '../../src/domain/policy.js'
 import type { Role } from '../../src/domain/roles.js'
 import { sendAlert } from '../alerts/alert-helpers.js'
@@ -159,6 +160,28 @@ const MULTIPART: Record<
     data: () => Buffer.from('email\nimported@example.com\n'),
   },
 }
+
+/**
+ * Service calls no dashboard route makes: each action of the policy that no route declares needs
+ * one here, so every action is checked somewhere.
+ */
+const SERVICE_CALLS: {
+  action: PolicyAction
+  name: string
+  call: (services: TestApp['runtime']['services'], actor: Actor, world: World) => Promise<unknown>
+}[] = [
+  {
+    action: 'component.write',
+    name: 'components.reorder',
+    call: (services, actor, world) =>
+      services.components.reorder(actor, world['pageId'] ?? '', [world['componentId']]),
+  },
+  {
+    action: 'draft.read',
+    name: 'alerts.listDrafts',
+    call: (services, actor, world) => services.alerts.listDrafts(actor, world['pageId'] ?? ''),
+  },
+]
 
 function paramNames(url: string): string[] {
   return [...url.matchAll(/:(\w+)/g)].map((m) => m[1] ?? '')
@@ -543,4 +566,35 @@ describe.each(testDialects)('permission matrix (%s)', (dialect) => {
     }
     expect(failures).toEqual([])
   }, 300_000)
+
+  it('checks every policy action through a route or a direct service call', () => {
+    const declaredActions = new Set(accountRoutes().map((route) => route.action))
+    const called = new Set(SERVICE_CALLS.map((c) => c.action))
+    const unchecked = Object.keys(POLICY).filter(
+      (action) =>
+        !declaredActions.has(action as PolicyAction) && !called.has(action as PolicyAction),
+    )
+    expect(unchecked).toEqual([])
+  })
+
+  it('refuses service calls without a dashboard route to every role below the policy and to another account', async () => {
+    const failures: string[] = []
+    for (const { action, name, call } of SERVICE_CALLS) {
+      for (const member of [...members, undefined]) {
+        const expected = expectation(member, action)
+        const who = member ?? stranger
+        const world = expected === 'allowed' ? await makeWorld(new Set()) : shared
+        let outcome: 'allowed' | 403 | 404 = 'allowed'
+        try {
+          await call(t.runtime.services, actorFor(who.userId), world)
+        } catch (error) {
+          if (error instanceof ForbiddenError) outcome = 403
+          else if (error instanceof NotFoundError) outcome = 404
+        }
+        if (outcome !== expected)
+          failures.push(`${name} as ${who.name}: ${String(outcome)}, expected ${String(expected)}`)
+      }
+    }
+    expect(failures).toEqual([])
+  })
 })
