@@ -100,3 +100,8 @@ export function meetsRequirement(
   if (minimum === 'nominated') return member.role === 'owner' || member.canInvite
   return hasRoleAtLeast(member.role, minimum)
 }
+
+/** Whether a role alone allows an action, as a page shows or hides the form for it. */
+export function roleAllows(role: Role, action: RoleAction): boolean {
+  return hasRoleAtLeast(role, POLICY[action].minimum)
+}

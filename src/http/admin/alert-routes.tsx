@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyReply } from 'fastify'
 import { formatMapping } from '../../domain/alerts/alert-service.js'
 import type { Actor } from '../../domain/actor.js'
-import { hasRoleAtLeast } from '../../domain/roles.js'
+import { roleAllows } from '../../domain/policy.js'
 import type { App, ServerDeps } from '../app-type.js'
 import {
   AlertsPage,
@@ -449,7 +449,7 @@ export async function incidentDraftsSection(deps: ServerDeps, actor: Actor, view
       page={view.page}
       drafts={drafts}
       components={componentList}
-      canPublish={hasRoleAtLeast(view.role, 'editor')}
+      canPublish={roleAllows(view.role, 'draft.write')}
       csrfToken={view.nav.csrfToken}
     />
   )

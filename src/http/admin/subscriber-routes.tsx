@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyReply } from 'fastify'
 import type { Actor } from '../../domain/actor.js'
 import { ForbiddenError, NotFoundError } from '../../domain/errors.js'
-import { hasRoleAtLeast } from '../../domain/roles.js'
+import { roleAllows } from '../../domain/policy.js'
 import { MAX_IMPORT_BYTES } from '../../domain/subscribers/subscriber-service.js'
 import type { Subscriber } from '../../domain/subscribers/types.js'
 import type { App, ServerDeps } from '../app-type.js'
@@ -204,7 +204,9 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
       totalOf('active'),
       totalOf('unsubscribed'),
       components.list(actor, pageId),
-      hasRoleAtLeast(view.role, 'admin') ? subscribers.getSettings(actor, pageId) : undefined,
+      roleAllows(view.role, 'subscriber.settings')
+        ? subscribers.getSettings(actor, pageId)
+        : undefined,
     ])
     return sendHtml(
       reply,
@@ -334,82 +336,80 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
         fieldSize: MAX_IMPORT_BYTES,
       },
     })
-    scope
-      .withTypeProvider<TypeBoxTypeProvider>()
-      .post(
-        '/pages/:pageId/subscribers/import',
-        {
-          config: { action: 'subscriber.write' },
-          schema: { params: PageParams, querystring: CsrfQuery },
-        },
-        async (request, reply) => {
-          const actor = requireActor(request, reply)
-          if (actor === undefined) return reply
-          const { pageId } = request.params
-          // Refused before the upload is read, as the service would refuse it after.
-          const view = await loadPageView(deps, reply, actor, pageId)
-          if (!hasRoleAtLeast(view.role, 'editor')) throw new ForbiddenError()
-          const fields: Record<string, string> = {}
-          let file: string | undefined
-          let problem: FormProblem | undefined
-          const tooLarge = {
-            fields: {
-              csv: `The file must be at most ${String(MAX_IMPORT_BYTES / 1024 / 1024)} MiB.`,
-            },
-            status: 413,
-          }
-          try {
-            for await (const part of request.parts()) {
-              if (part.type === 'file') {
-                const data = await part.toBuffer()
-                if (data.length > 0) file = data.toString('utf8')
-              } else if (typeof part.value === 'string') {
-                if (part.valueTruncated) problem = tooLarge
-                fields[part.fieldname] = part.value
-              }
+    scope.withTypeProvider<TypeBoxTypeProvider>().post(
+      '/pages/:pageId/subscribers/import',
+      {
+        config: { action: 'subscriber.write' },
+        schema: { params: PageParams, querystring: CsrfQuery },
+      },
+      async (request, reply) => {
+        const actor = requireActor(request, reply)
+        if (actor === undefined) return reply
+        const { pageId } = request.params
+        // Refused before the upload is read, as the service would refuse it after.
+        const view = await loadPageView(deps, reply, actor, pageId)
+        if (!roleAllows(view.role, 'subscriber.write')) throw new ForbiddenError()
+        const fields: Record<string, string> = {}
+        let file: string | undefined
+        let problem: FormProblem | undefined
+        const tooLarge = {
+          fields: {
+            csv: `The file must be at most ${String(MAX_IMPORT_BYTES / 1024 / 1024)} MiB.`,
+          },
+          status: 413,
+        }
+        try {
+          for await (const part of request.parts()) {
+            if (part.type === 'file') {
+              const data = await part.toBuffer()
+              if (data.length > 0) file = data.toString('utf8')
+            } else if (typeof part.value === 'string') {
+              if (part.valueTruncated) problem = tooLarge
+              fields[part.fieldname] = part.value
             }
-          } catch (error) {
-            if (!(error instanceof scope.multipartErrors.RequestFileTooLargeError)) throw error
-            problem = tooLarge
           }
-          const input = {
-            csv: file ?? fields['csv'] ?? '',
-            consentAssertion: fields['consentAssertion'],
-            consentConfirmed: fields['consentConfirmed'],
-          }
-          let imported: { imported: number; alreadySubscribed: number } | undefined
-          if (problem === undefined) {
-            const result = await attempt(() => subscribers.importCsv(actor, pageId, input))
-            if (result.ok) imported = result.value
-            else problem = result.problem
-          }
-          if (imported === undefined)
-            return renderList(
-              reply,
-              actor,
-              pageId,
-              {},
-              {
-                form: 'import',
-                errors: problem?.fields ?? {},
-                values: {
-                  // A pasted list comes back to be corrected; an uploaded file is chosen again.
-                  csv: file === undefined ? fields['csv'] : undefined,
-                  consentAssertion: fields['consentAssertion'],
-                  consentConfirmed: fields['consentConfirmed'],
-                },
+        } catch (error) {
+          if (!(error instanceof scope.multipartErrors.RequestFileTooLargeError)) throw error
+          problem = tooLarge
+        }
+        const input = {
+          csv: file ?? fields['csv'] ?? '',
+          consentAssertion: fields['consentAssertion'],
+          consentConfirmed: fields['consentConfirmed'],
+        }
+        let imported: { imported: number; alreadySubscribed: number } | undefined
+        if (problem === undefined) {
+          const result = await attempt(() => subscribers.importCsv(actor, pageId, input))
+          if (result.ok) imported = result.value
+          else problem = result.problem
+        }
+        if (imported === undefined)
+          return renderList(
+            reply,
+            actor,
+            pageId,
+            {},
+            {
+              form: 'import',
+              errors: problem?.fields ?? {},
+              values: {
+                // A pasted list comes back to be corrected; an uploaded file is chosen again.
+                csv: file === undefined ? fields['csv'] : undefined,
+                consentAssertion: fields['consentAssertion'],
+                consentConfirmed: fields['consentConfirmed'],
               },
-              problem?.status ?? 422,
-            )
-          return reply.redirect(
-            pagePath(
-              pageId,
-              `/subscribers?saved=imported&imported=${String(imported.imported)}&already=${String(imported.alreadySubscribed)}`,
-            ),
-            303,
+            },
+            problem?.status ?? 422,
           )
-        },
-      )
+        return reply.redirect(
+          pagePath(
+            pageId,
+            `/subscribers?saved=imported&imported=${String(imported.imported)}&already=${String(imported.alreadySubscribed)}`,
+          ),
+          303,
+        )
+      },
+    )
   })
 
   app.get(

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyReply } from 'fastify'
 import type { Actor } from '../../domain/actor.js'
 import { DomainError, ForbiddenError, ValidationError } from '../../domain/errors.js'
+import { meetsRequirement } from '../../domain/policy.js'
 import type { App, ServerDeps } from '../app-type.js'
 import {
   DeleteAccountPage,
@@ -268,7 +269,7 @@ export function registerTeamRoutes(app: App, deps: ServerDeps): void {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
       const { account, membership } = await accounts.getAccount(actor, request.params.accountId)
-      if (membership.role !== 'owner')
+      if (!meetsRequirement(membership, 'account.delete'))
         throw new ForbiddenError('Only the owner can delete the account.', 'owner_only')
       return sendHtml(
         reply,
