@@ -135,6 +135,26 @@ function bodyOverrides(key: string, world: World): Record<string, string> {
       return { channel: 'email', address: `s-${generateId().slice(0, 8)}@example.com` }
     case 'POST /pages/:pageId/subscribers/:subscriberId/erase':
       return { confirm: 'ERASE' }
+    case 'POST /pages/:pageId/alerts':
+    case 'POST /pages/:pageId/alerts/:endpointId':
+      return {
+        name: 'Monitoring',
+        format: 'alertmanager',
+        componentId: world['componentId'] ?? '',
+        firingStatus: 'partial_outage',
+        mapSeverity: 'false',
+        createDrafts: 'false',
+      }
+    case 'POST /pages/:pageId/checks':
+    case 'POST /pages/:pageId/checks/:checkId':
+      return {
+        componentId: world['componentId'] ?? '',
+        url: 'http://127.0.0.1:9/health',
+        intervalSeconds: '60',
+        timeoutSeconds: '5',
+        expectedStatus: '200',
+        failureThreshold: '2',
+      }
     case 'POST /pages/:pageId/notifications/me':
       return { notify: 'false' }
     default:
@@ -145,7 +165,13 @@ function bodyOverrides(key: string, world: World): Record<string, string> {
 /** Routes sent as multipart/form-data, with the CSRF token in the query. */
 const MULTIPART: Record<
   string,
-  { name: string; filename: string; contentType: string; data: () => Buffer }
+  {
+    name: string
+    filename: string
+    contentType: string
+    data: () => Buffer
+    fields?: Record<string, string>
+  }
 > = {
   'POST /pages/:pageId/logo': {
     name: 'logo',
@@ -158,6 +184,10 @@ const MULTIPART: Record<
     filename: 'subscribers.csv',
     contentType: 'text/csv',
     data: () => Buffer.from('email\nimported@example.com\n'),
+    fields: {
+      consentAssertion: 'They subscribed on our previous status page.',
+      consentConfirmed: 'on',
+    },
   },
 }
 
@@ -390,7 +420,7 @@ describe.each(testDialects)('permission matrix (%s)', (dialect) => {
     const token = browser.csrfToken ?? ''
     const file = MULTIPART[key]
     if (file !== undefined) {
-      const { payload, contentType } = multipartBody([{ ...file, data: file.data() }])
+      const { payload, contentType } = multipartBody([{ ...file, data: file.data() }], file.fields)
       const response = await t.app.inject({
         method: 'POST',
         url: `${url}?_csrf=${encodeURIComponent(token)}`,
