@@ -389,28 +389,29 @@ describe.each(testDialects)('permission matrix (%s)', (dialect) => {
     return world
   }
 
+  /** The world record a path parameter names: SAML and OpenID routes each want their own kind. */
+  function recordFor(route: DeclaredRoute, param: string): string {
+    if (param !== 'connectionId') return param
+    return route.url.includes('/saml/') ? 'samlConnectionId' : 'oidcConnectionId'
+  }
+
   function needsOf(route: DeclaredRoute): Set<string> {
-    const needs = new Set(paramNames(route.url))
-    if (needs.has('connectionId')) {
-      needs.delete('connectionId')
-      needs.add(route.url.includes('/saml/') ? 'samlConnectionId' : 'oidcConnectionId')
-    }
+    const needs = new Set(paramNames(route.url).map((param) => recordFor(route, param)))
     if (route.url.endsWith('/team/transfer')) needs.add('userId')
     return needs
   }
 
   function urlFor(route: DeclaredRoute, world: World): string {
-    return route.url.replace(/:(\w+)/g, (_, name: string) => {
-      const key =
-        name === 'connectionId'
-          ? route.url.includes('/saml/')
-            ? 'samlConnectionId'
-            : 'oidcConnectionId'
-          : name
-      const value = world[key]
-      if (value === undefined) throw new Error(`No ${name} for ${route.url}`)
+    return route.url.replace(/:(\w+)/g, (_, param: string) => {
+      const value = world[recordFor(route, param)]
+      if (value === undefined) throw new Error(`No ${param} for ${route.url}`)
       return encodeURIComponent(value)
     })
+  }
+
+  function browserOf(member: Member): TestBrowser {
+    if (member.browser === undefined) throw new Error(`${member.name} is not signed in`)
+    return member.browser
   }
 
   async function send(browser: TestBrowser, route: DeclaredRoute, world: World) {
@@ -578,14 +579,14 @@ describe.each(testDialects)('permission matrix (%s)', (dialect) => {
         const expected = expectation(actor, action)
         if (expected === 'allowed') continue
         const who = actor ?? stranger
-        const status = await send(who.browser as TestBrowser, route, shared)
+        const status = await send(browserOf(who), route, shared)
         if (status !== expected)
           failures.push(`${key} as ${who.name}: ${String(status)}, expected ${String(expected)}`)
       }
       for (const actor of members) {
         if (expectation(actor, action) !== 'allowed') continue
         const world = route.method === 'GET' ? shared : await makeWorld(needsOf(route))
-        const status = await send(actor.browser as TestBrowser, route, world)
+        const status = await send(browserOf(actor), route, world)
         await restore(actor)
         // A self action is the member's own business (leaving, answering a transfer): the role
         // lets them ask; whether it applies to them is the service's next check.
