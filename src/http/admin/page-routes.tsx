@@ -367,49 +367,47 @@ export function registerPageRoutes(app: App, deps: ServerDeps): void {
     await scope.register(fastifyMultipart, {
       limits: { fileSize: LOGO_MAX_BYTES, files: 1, fields: 2, parts: 3, fieldSize: 256 },
     })
-    scope
-      .withTypeProvider<TypeBoxTypeProvider>()
-      .post(
-        '/pages/:pageId/logo',
-        {
-          config: { action: 'page.update' },
-          schema: { params: PageParams, querystring: CsrfQuery },
-        },
-        async (request, reply) => {
-          const actor = requireActor(request, reply)
-          if (actor === undefined) return reply
-          const { pageId } = request.params
-          await pages.get(actor, pageId)
-          let problem: FormProblem | undefined
-          try {
-            const file = await request.file()
-            if (file === undefined)
-              problem = { fields: { logo: 'Choose an image file to upload.' }, status: 422 }
-            else {
-              const data = await file.toBuffer()
-              const result = await attempt(() =>
-                pages.setLogo(actor, pageId, { contentType: file.mimetype, data }),
-              )
-              if (!result.ok) problem = result.problem
-            }
-          } catch (error) {
-            if (!(error instanceof scope.multipartErrors.RequestFileTooLargeError)) throw error
-            problem = {
-              fields: { logo: `The logo must be at most ${String(LOGO_MAX_BYTES / 1024)} KiB.` },
-              status: 413,
-            }
-          }
-          if (problem !== undefined)
-            return renderSettings(
-              reply,
-              actor,
-              pageId,
-              { form: 'logo', errors: problem.fields },
-              problem.status,
+    scope.withTypeProvider<TypeBoxTypeProvider>().post(
+      '/pages/:pageId/logo',
+      {
+        config: { action: 'page.update' },
+        schema: { params: PageParams, querystring: CsrfQuery },
+      },
+      async (request, reply) => {
+        const actor = requireActor(request, reply)
+        if (actor === undefined) return reply
+        const { pageId } = request.params
+        await pages.get(actor, pageId)
+        let problem: FormProblem | undefined
+        try {
+          const file = await request.file()
+          if (file === undefined)
+            problem = { fields: { logo: 'Choose an image file to upload.' }, status: 422 }
+          else {
+            const data = await file.toBuffer()
+            const result = await attempt(() =>
+              pages.setLogo(actor, pageId, { contentType: file.mimetype, data }),
             )
-          return reply.redirect(pagePath(pageId, '/settings?saved=logo'), 303)
-        },
-      )
+            if (!result.ok) problem = result.problem
+          }
+        } catch (error) {
+          if (!(error instanceof scope.multipartErrors.RequestFileTooLargeError)) throw error
+          problem = {
+            fields: { logo: `The logo must be at most ${String(LOGO_MAX_BYTES / 1024)} KiB.` },
+            status: 413,
+          }
+        }
+        if (problem !== undefined)
+          return renderSettings(
+            reply,
+            actor,
+            pageId,
+            { form: 'logo', errors: problem.fields },
+            problem.status,
+          )
+        return reply.redirect(pagePath(pageId, '/settings?saved=logo'), 303)
+      },
+    )
   })
 
   app.post(
