@@ -1,3 +1,4 @@
+import type { PolicyAction } from '../domain/policy.js'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -48,6 +49,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** false only where a signed URL is the authorization (RFC 8058 one-click unsubscribe). */
     csrf?: false
+    /**
+     * What an account-scoped route does, in the policy's words (src/domain/policy.ts); the
+     * permission matrix test reads it to check the route for every role and another account.
+     */
+    action?: PolicyAction
   }
 }
 

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely'
 import type { KeyRing } from '../../crypto/key-ring.js'
 import { generateId } from '../../crypto/tokens.js'
 import type { DatabaseSchema, Role } from '../../db/schema.js'
-import { requireRole } from '../../domain/accounts/authorization.js'
+import { authorize } from '../../domain/accounts/authorization.js'
 import { requireRecentAuthentication } from '../../domain/accounts/reauthentication.js'
 import type { Actor } from '../../domain/actor.js'
 import { auditOrigin, type AuditLog } from '../../domain/audit/audit-log.js'
@@ -58,7 +58,7 @@ export type SsoSettingsService = ReturnType<typeof createSsoSettingsService>
  */
 export function createSsoSettingsService({ db, keyRing, clock, audit }: SsoSettingsDeps) {
   async function settings(actor: Actor, accountId: string): Promise<SsoSettings> {
-    await requireRole(db, actor, accountId, 'admin', 'read')
+    await authorize(db, actor, accountId, 'sso.read')
     const account = await db
       .selectFrom('accounts')
       .select('sso_enforced')
@@ -71,7 +71,7 @@ export function createSsoSettingsService({ db, keyRing, clock, audit }: SsoSetti
   }
 
   async function get(actor: Actor, accountId: string, id: string): Promise<SsoConnection> {
-    await requireRole(db, actor, accountId, 'admin')
+    await authorize(db, actor, accountId, 'sso.read-connection')
     const connection = await findSsoConnection(db, keyRing, id)
     if (connection?.accountId !== accountId) throw new NotFoundError('The SSO connection')
     return connection
@@ -116,7 +116,7 @@ export function createSsoSettingsService({ db, keyRing, clock, audit }: SsoSetti
       ) => { config: C; identityChanged: boolean }
     },
   ): Promise<SsoConnection<C>> {
-    await requireRole(db, actor, accountId, 'admin')
+    await authorize(db, actor, accountId, 'sso.write')
     const previous = input.id === undefined ? undefined : await get(actor, accountId, input.id)
     if (previous !== undefined && previous.protocol !== input.protocol)
       throw new NotFoundError('The SSO connection')
@@ -221,7 +221,7 @@ export function createSsoSettingsService({ db, keyRing, clock, audit }: SsoSetti
    * member's sign-in, so only the owner may, after proving who they are again.
    */
   async function setEnforced(actor: Actor, accountId: string, enforced: boolean): Promise<void> {
-    const membership = await requireRole(db, actor, accountId, 'admin')
+    const membership = await authorize(db, actor, accountId, 'sso.write')
     if (!enforced) {
       if (membership.role !== 'owner')
         throw new ForbiddenError('Only the owner can turn single sign-on enforcement off.')

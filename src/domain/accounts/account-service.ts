@@ -8,7 +8,7 @@ import type { Clock } from '../clock.js'
 import { ConflictError } from '../errors.js'
 import { InputChecker } from '../validation.js'
 import { findAccount, insertAccount, renameAccount, type Account } from './account-repository.js'
-import { requireRole } from './authorization.js'
+import { authorize } from './authorization.js'
 import {
   insertMembership,
   listMembershipsOfAccount,
@@ -115,14 +115,14 @@ export function createAccountService({ db, keyRing, clock, audit }: AccountServi
     actor: Actor,
     accountId: string,
   ): Promise<{ account: Account; membership: Membership }> {
-    const membership = await requireRole(db, actor, accountId, 'viewer')
+    const membership = await authorize(db, actor, accountId, 'account.read')
     const account = await findAccount(db, accountId)
     if (account === undefined) throw new ConflictError('account_gone', 'The account was deleted.')
     return { account, membership }
   }
 
   async function rename(actor: Actor, accountId: string, input: { name: unknown }): Promise<void> {
-    await requireRole(db, actor, accountId, 'admin')
+    await authorize(db, actor, accountId, 'account.rename')
     const checker = new InputChecker()
     const name = checker.text('name', input.name, { label: 'Account name', max: ACCOUNT_NAME_MAX })
     checker.assertValid()
@@ -140,7 +140,7 @@ export function createAccountService({ db, keyRing, clock, audit }: AccountServi
 
   /** The account's team, for any member (and any key of the account). */
   async function listMembers(actor: Actor, accountId: string): Promise<AccountMember[]> {
-    await requireRole(db, actor, accountId, 'viewer')
+    await authorize(db, actor, accountId, 'team.read')
     const memberships = await listMembershipsOfAccount(db, accountId)
     const users = await findUsersByIds(
       db,

@@ -2,11 +2,32 @@ import type { Kysely } from 'kysely'
 import type { DatabaseSchema } from '../../db/schema.js'
 import type { Actor, SessionGrant } from '../actor.js'
 import { ForbiddenError, NotFoundError } from '../errors.js'
+import { baseRole, meetsRequirement, ruleOf, type PolicyAction } from '../policy.js'
 import { hasRoleAtLeast, type Role } from '../roles.js'
 import { findMembership, type Membership } from './membership-repository.js'
 
 /**
- * The first line of every account-scoped service call. Someone outside the account learns nothing,
+ * The first line of every account-scoped service call: the action's requirement in the policy
+ * (src/domain/policy.ts), the one place that says who may do what.
+ */
+export async function authorize(
+  db: Kysely<DatabaseSchema>,
+  actor: Actor,
+  accountId: string,
+  action: PolicyAction,
+): Promise<Membership> {
+  const rule = ruleOf(action)
+  const membership = await requireRole(db, actor, accountId, baseRole(action), rule.access)
+  if (!meetsRequirement(membership, action))
+    throw new ForbiddenError(
+      'Only the owner and members allowed to invite people can do this.',
+      'cannot_invite',
+    )
+  return membership
+}
+
+/**
+ * Checks a role in an account. Someone outside the account learns nothing,
  * not even that it exists (404); a member with too small a role is told so (403).
  */
 export async function requireRole(

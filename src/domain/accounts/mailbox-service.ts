@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely'
 import type { DatabaseSchema } from '../../db/schema.js'
 import type { Actor } from '../actor.js'
 import { NotFoundError } from '../errors.js'
-import { requireRole } from './authorization.js'
+import { authorize } from './authorization.js'
 
 export interface MailboxEntry {
   id: string
@@ -28,7 +28,7 @@ export function createMailboxService({
   const isEnabled = mailDir !== undefined
 
   async function list(actor: Actor, accountId: string): Promise<MailboxEntry[]> {
-    await requireRole(db, actor, accountId, 'owner')
+    await authorize(db, actor, accountId, 'mailbox.read')
     if (!isEnabled) return []
     const rows = await db
       .selectFrom('mail_messages')
@@ -50,7 +50,7 @@ export function createMailboxService({
     accountId: string,
     messageId: string,
   ): Promise<{ entry: MailboxEntry; raw: string }> {
-    await requireRole(db, actor, accountId, 'owner')
+    await authorize(db, actor, accountId, 'mailbox.read')
     const row = isEnabled
       ? await db
           .selectFrom('mail_messages')

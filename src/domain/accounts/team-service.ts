@@ -18,7 +18,8 @@ import type { SendMail } from '../mail.js'
 import { hasRoleAtLeast } from '../roles.js'
 import { InputChecker } from '../validation.js'
 import { findAccount } from './account-repository.js'
-import { requireRole } from './authorization.js'
+import { authorize } from './authorization.js'
+import { meetsRequirement } from '../policy.js'
 import { findMembership, insertMembership, type Membership } from './membership-repository.js'
 import { requireRecentAuthentication } from './reauthentication.js'
 import {
@@ -106,7 +107,7 @@ const INVALID_INVITATION =
 
 /** Only the owner and members nominated with "can invite" may invite or remove people. */
 export function canManagePeople(membership: Membership): boolean {
-  return membership.role === 'owner' || membership.canInvite
+  return meetsRequirement(membership, 'team.invite')
 }
 
 export type TeamService = ReturnType<typeof createTeamService>
@@ -119,7 +120,7 @@ export function createTeamService(deps: TeamServiceDeps) {
   const { db, keyRing, clock, audit } = deps
 
   async function team(actor: Actor, accountId: string): Promise<Team> {
-    const me = await requireRole(db, actor, accountId, 'viewer')
+    const me = await authorize(db, actor, accountId, 'team.read')
     const rows = await db
       .selectFrom('memberships')
       .innerJoin('users', 'users.id', 'memberships.user_id')
@@ -203,13 +204,7 @@ export function createTeamService(deps: TeamServiceDeps) {
   }
 
   async function requireManager(actor: Actor, accountId: string): Promise<Membership> {
-    const me = await requireRole(db, actor, accountId, 'viewer', 'write')
-    if (!canManagePeople(me))
-      throw new ForbiddenError(
-        'Only the owner and members allowed to invite people can do this.',
-        'cannot_invite',
-      )
-    return me
+    return authorize(db, actor, accountId, 'team.invite')
   }
 
   /** The pages asked for exist in the account, and stay within the limits of whoever grants them. */
@@ -519,7 +514,7 @@ export function createTeamService(deps: TeamServiceDeps) {
     /** canInvite left out keeps the member's nomination as it is. */
     input: { role: unknown; canInvite?: unknown; pageIds: unknown },
   ): Promise<void> {
-    const me = await requireRole(db, actor, accountId, 'admin')
+    const me = await authorize(db, actor, accountId, 'team.update-member')
     const target = await findMembership(db, accountId, userId)
     if (target === undefined) throw new NotFoundError('The member')
     if (target.role === 'owner')
@@ -576,7 +571,7 @@ export function createTeamService(deps: TeamServiceDeps) {
    * end, and a transfer of ownership to them is called off.
    */
   async function removeMember(actor: Actor, accountId: string, userId: string): Promise<void> {
-    const me = await requireRole(db, actor, accountId, 'viewer', 'write')
+    const me = await authorize(db, actor, accountId, 'team.leave')
     const leaving = userId === actor.userId
     const target = leaving ? me : await findMembership(db, accountId, userId)
     if (target === undefined) throw new NotFoundError('The member')
@@ -588,7 +583,7 @@ export function createTeamService(deps: TeamServiceDeps) {
         'owner_role',
       )
     if (!leaving) {
-      if (!canManagePeople(me))
+      if (!meetsRequirement(me, 'team.remove'))
         throw new ForbiddenError(
           'Only the owner and members allowed to invite people can remove people.',
           'cannot_invite',
@@ -656,7 +651,7 @@ export function createTeamService(deps: TeamServiceDeps) {
     accountId: string,
     input: { userId: unknown },
   ): Promise<void> {
-    await requireRole(db, actor, accountId, 'owner')
+    await authorize(db, actor, accountId, 'team.transfer')
     requireRecentAuthentication(actor, clock)
     const toUserId = typeof input.userId === 'string' ? input.userId : ''
     const target = toUserId === '' ? undefined : await findMembership(db, accountId, toUserId)
@@ -715,7 +710,7 @@ export function createTeamService(deps: TeamServiceDeps) {
 
   /** The owner calls it off, or the named member declines. */
   async function cancelOwnershipTransfer(actor: Actor, accountId: string): Promise<void> {
-    const me = await requireRole(db, actor, accountId, 'viewer', 'write')
+    const me = await authorize(db, actor, accountId, 'team.transfer-answer')
     const pending = await findTransfer(accountId)
     if (pending === null) throw new NotFoundError('The ownership transfer')
     if (me.role !== 'owner' && pending.toUserId !== actor.userId)
@@ -737,7 +732,7 @@ export function createTeamService(deps: TeamServiceDeps) {
    * "one owner per account" index satisfied throughout.
    */
   async function confirmOwnershipTransfer(actor: Actor, accountId: string): Promise<void> {
-    await requireRole(db, actor, accountId, 'viewer', 'write')
+    await authorize(db, actor, accountId, 'team.transfer-answer')
     requireRecentAuthentication(actor, clock)
     const pending = await findTransfer(accountId)
     if (pending?.toUserId !== actor.userId) throw new NotFoundError('The ownership transfer')
@@ -796,7 +791,7 @@ export function createTeamService(deps: TeamServiceDeps) {
     accountId: string,
     input: { confirmName: unknown },
   ): Promise<void> {
-    await requireRole(db, actor, accountId, 'owner')
+    await authorize(db, actor, accountId, 'account.delete')
     requireRecentAuthentication(actor, clock)
     const account = await findAccount(db, accountId)
     if (account === undefined) throw new NotFoundError('The account')

@@ -631,9 +631,9 @@ export function createAlertService(deps: {
     actor: Actor,
     pageId: string,
     endpointId: string,
-    minimum: 'editor' | 'admin',
+    action: 'alert.read' | 'alert.write',
   ) {
-    const page = await requirePageRole(db, actor, pageId, minimum)
+    const page = await requirePageRole(db, actor, pageId, action)
     const row = await db
       .selectFrom('alert_endpoints')
       .selectAll()
@@ -645,7 +645,7 @@ export function createAlertService(deps: {
   }
 
   async function listEndpoints(actor: Actor, pageId: string): Promise<AlertEndpoint[]> {
-    await requirePageRole(db, actor, pageId, 'editor')
+    await requirePageRole(db, actor, pageId, 'alert.read')
     const rows = await db
       .selectFrom('alert_endpoints')
       .selectAll()
@@ -664,7 +664,7 @@ export function createAlertService(deps: {
     pageId: string,
     endpointId: string,
   ): Promise<AlertEndpoint> {
-    const row = await loadEndpointRow(actor, pageId, endpointId, 'editor')
+    const row = await loadEndpointRow(actor, pageId, endpointId, 'alert.read')
     const counts = await firingCounts(db, [row.id])
     return toEndpoint(row, counts.get(row.id) ?? 0)
   }
@@ -760,7 +760,7 @@ export function createAlertService(deps: {
     pageId: string,
     input: EndpointInput,
   ): Promise<{ endpoint: AlertEndpoint; token: string }> {
-    const page = await requirePageRole(db, actor, pageId, 'admin')
+    const page = await requirePageRole(db, actor, pageId, 'alert.write')
     const pageComponents = await listComponents(db, pageId)
     const { checker, values } = checkEndpoint(input, pageComponents)
     checker.assertValid()
@@ -813,7 +813,7 @@ export function createAlertService(deps: {
     endpointId: string,
     input: EndpointInput,
   ): Promise<AlertEndpoint> {
-    const row = await loadEndpointRow(actor, pageId, endpointId, 'admin')
+    const row = await loadEndpointRow(actor, pageId, endpointId, 'alert.write')
     const pageComponents = await listComponents(db, pageId)
     const { checker, values } = checkEndpoint(input, pageComponents)
     checker.assertValid()
@@ -852,7 +852,7 @@ export function createAlertService(deps: {
     pageId: string,
     endpointId: string,
   ): Promise<string> {
-    const row = await loadEndpointRow(actor, pageId, endpointId, 'admin')
+    const row = await loadEndpointRow(actor, pageId, endpointId, 'alert.write')
     const token = generateToken()
     await db.transaction().execute(async (trx) => {
       await trx
@@ -874,7 +874,7 @@ export function createAlertService(deps: {
 
   /** Deleting an endpoint forgets its alerts: components it kept down return to operational. */
   async function deleteEndpoint(actor: Actor, pageId: string, endpointId: string): Promise<void> {
-    const row = await loadEndpointRow(actor, pageId, endpointId, 'admin')
+    const row = await loadEndpointRow(actor, pageId, endpointId, 'alert.write')
     const now = clock.now()
     const changed = await db.transaction().execute(async (trx) => {
       const pages = await releaseSource(trx, row.id, 'alert', now)
@@ -982,19 +982,19 @@ export function createAlertService(deps: {
   }
 
   async function listChecks(actor: Actor, pageId: string): Promise<HttpCheck[]> {
-    await requirePageRole(db, actor, pageId, 'editor')
+    await requirePageRole(db, actor, pageId, 'check.read')
     return checksOf(pageId)
   }
 
   async function getCheck(actor: Actor, pageId: string, checkId: string): Promise<HttpCheck> {
-    await requirePageRole(db, actor, pageId, 'editor')
+    await requirePageRole(db, actor, pageId, 'check.read')
     const [check] = await checksOf(pageId, checkId)
     if (check === undefined) throw new NotFoundError('The HTTP check')
     return check
   }
 
   async function createCheck(actor: Actor, pageId: string, input: CheckInput): Promise<HttpCheck> {
-    const page = await requirePageRole(db, actor, pageId, 'admin')
+    const page = await requirePageRole(db, actor, pageId, 'check.write')
     const { checker, values } = checkCheck(input, await listComponents(db, pageId))
     checker.assertValid()
     const count = await db
@@ -1038,7 +1038,7 @@ export function createAlertService(deps: {
   }
 
   async function loadCheckRow(actor: Actor, pageId: string, checkId: string) {
-    const page = await requirePageRole(db, actor, pageId, 'admin')
+    const page = await requirePageRole(db, actor, pageId, 'check.write')
     const row = await db
       .selectFrom('http_checks')
       .selectAll()
@@ -1236,7 +1236,7 @@ export function createAlertService(deps: {
   // -------------------------------------------------------------------------------------------
 
   async function listDrafts(actor: Actor, pageId: string): Promise<IncidentDraft[]> {
-    await requirePageRole(db, actor, pageId, 'viewer')
+    await requirePageRole(db, actor, pageId, 'draft.read')
     const rows = await db
       .selectFrom('incident_drafts')
       .leftJoin('alert_endpoints', 'alert_endpoints.id', 'incident_drafts.source_endpoint_id')
@@ -1249,7 +1249,7 @@ export function createAlertService(deps: {
   }
 
   async function loadDraft(actor: Actor, pageId: string, draftId: string) {
-    const page = await requirePageRole(db, actor, pageId, 'editor')
+    const page = await requirePageRole(db, actor, pageId, 'draft.write')
     const row = await db
       .selectFrom('incident_drafts')
       .selectAll()

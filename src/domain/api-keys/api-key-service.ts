@@ -3,7 +3,7 @@ import type { Kysely, Selectable } from 'kysely'
 import type { KeyRing } from '../../crypto/key-ring.js'
 import { generateId, hashToken } from '../../crypto/tokens.js'
 import type { ApiKeyScope, ApiKeysTable, DatabaseSchema } from '../../db/schema.js'
-import { requireRole } from '../accounts/authorization.js'
+import { authorize } from '../accounts/authorization.js'
 import { auditOrigin, type AuditLog } from '../audit/audit-log.js'
 import type { Actor, UserActor } from '../actor.js'
 import type { Clock } from '../clock.js'
@@ -159,7 +159,7 @@ export function createApiKeyService(deps: {
     input: { name?: unknown; scope?: unknown; pageIds?: unknown; expiresAt?: unknown },
   ): Promise<{ key: ApiKey; secret: string }> {
     refuseKeys(actor)
-    await requireRole(db, actor, accountId, 'admin')
+    await authorize(db, actor, accountId, 'api-key.manage')
     const created = await insert(accountId, actor.userId, await checkInput(accountId, input))
     await audit.record(db, {
       accountId,
@@ -205,7 +205,7 @@ export function createApiKeyService(deps: {
 
   async function list(actor: Actor, accountId: string): Promise<ApiKey[]> {
     refuseKeys(actor)
-    await requireRole(db, actor, accountId, 'admin')
+    await authorize(db, actor, accountId, 'api-key.manage')
     const rows = await db
       .selectFrom('api_keys')
       .selectAll()
@@ -224,7 +224,7 @@ export function createApiKeyService(deps: {
       .where('id', '=', keyId)
       .executeTakeFirst()
     if (row === undefined) throw new NotFoundError('The API key')
-    await requireRole(db, actor, row.account_id, 'admin')
+    await authorize(db, actor, row.account_id, 'api-key.manage')
     await db.transaction().execute(async (trx) => {
       const result = await trx
         .updateTable('api_keys')

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely'
 import type { KeyRing } from '../../crypto/key-ring.js'
 import type { AuditActorType, AuditEntriesTable, DatabaseSchema } from '../../db/schema.js'
-import { requireRole } from '../accounts/authorization.js'
+import { authorize } from '../accounts/authorization.js'
 import { findUsersByIds } from '../accounts/user-repository.js'
 import type { Actor } from '../actor.js'
 import { ValidationError } from '../errors.js'
@@ -77,7 +77,7 @@ export function createAuditService({
     nextBefore: number | null
     head: AuditHead | null
   }> {
-    await requireRole(db, actor, accountId, 'admin', 'read')
+    await authorize(db, actor, accountId, 'audit.read')
     const filter = parseAuditFilter(input)
     const before =
       typeof page.before === 'string' && /^\d{1,15}$/.test(page.before)
@@ -108,7 +108,7 @@ export function createAuditService({
     targetTypes: string[]
     actions: string[]
   }> {
-    await requireRole(db, actor, accountId, 'admin', 'read')
+    await authorize(db, actor, accountId, 'audit.read')
     const chain = chainOf(accountId)
     const [actorRows, targetRows, actionRows] = await Promise.all([
       db
@@ -161,7 +161,7 @@ export function createAuditService({
     input: Record<string, unknown>,
     format: 'csv' | 'json',
   ): Promise<{ filter: AuditFilter; entries: AuditEntryView[]; head: AuditHead | null }> {
-    await requireRole(db, actor, accountId, 'admin', 'read')
+    await authorize(db, actor, accountId, 'audit.read')
     const filter = parseAuditFilter(input)
     const rows = await filtered(accountId, filter)
       .orderBy('seq', 'asc')
@@ -250,7 +250,7 @@ export function createAuditService({
 
   /** Checks the account's chain from its first entry (owners and admins). */
   async function verify(actor: Actor, accountId: string): Promise<ChainReport | null> {
-    await requireRole(db, actor, accountId, 'admin', 'read')
+    await authorize(db, actor, accountId, 'audit.read')
     const [report] = await audit.verify({ accountId })
     return report ?? null
   }

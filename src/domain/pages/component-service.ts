@@ -74,23 +74,31 @@ export function createComponentService({
   audit: AuditLog
 }) {
   async function list(actor: Actor, pageId: string): Promise<Component[]> {
-    await requirePageRole(db, actor, pageId, 'viewer')
+    await requirePageRole(db, actor, pageId, 'component.read')
     return listComponents(db, pageId)
   }
 
-  async function loadWithAccount(actor: Actor, componentId: string, minimum: 'viewer' | 'editor') {
+  async function loadWithAccount(
+    actor: Actor,
+    componentId: string,
+    action: 'component.read' | 'component.write',
+  ) {
     const row = await db
       .selectFrom('components')
       .selectAll()
       .where('id', '=', componentId)
       .executeTakeFirst()
     if (row === undefined) throw new NotFoundError('The component')
-    const page = await requirePageRole(db, actor, row.page_id, minimum)
+    const page = await requirePageRole(db, actor, row.page_id, action)
     return { component: toComponent(row), accountId: page.account_id }
   }
 
-  async function load(actor: Actor, componentId: string, minimum: 'viewer' | 'editor') {
-    return (await loadWithAccount(actor, componentId, minimum)).component
+  async function load(
+    actor: Actor,
+    componentId: string,
+    action: 'component.read' | 'component.write',
+  ) {
+    return (await loadWithAccount(actor, componentId, action)).component
   }
 
   function recordChange(
@@ -128,7 +136,7 @@ export function createComponentService({
   }
 
   async function create(actor: Actor, pageId: string, input: ComponentInput): Promise<Component> {
-    const page = await requirePageRole(db, actor, pageId, 'editor')
+    const page = await requirePageRole(db, actor, pageId, 'component.write')
     const checker = new InputChecker()
     const name = checker.text('name', input.name, { label: 'Name', max: 100 })
     const description = optionalText(checker, 'description', input.description, 500)
@@ -187,7 +195,7 @@ export function createComponentService({
       })
     })
     events.changed(pageId)
-    return load(actor, id, 'viewer')
+    return load(actor, id, 'component.read')
   }
 
   async function update(
@@ -195,7 +203,11 @@ export function createComponentService({
     componentId: string,
     input: ComponentInput,
   ): Promise<Component> {
-    const { component: current, accountId } = await loadWithAccount(actor, componentId, 'editor')
+    const { component: current, accountId } = await loadWithAccount(
+      actor,
+      componentId,
+      'component.write',
+    )
     const checker = new InputChecker()
     const patch: Partial<{
       name: string
@@ -259,11 +271,15 @@ export function createComponentService({
       })
     })
     events.changed(current.pageId)
-    return load(actor, componentId, 'viewer')
+    return load(actor, componentId, 'component.read')
   }
 
   async function remove(actor: Actor, componentId: string): Promise<void> {
-    const { component: current, accountId } = await loadWithAccount(actor, componentId, 'editor')
+    const { component: current, accountId } = await loadWithAccount(
+      actor,
+      componentId,
+      'component.write',
+    )
     const now = clock.now()
     await db.transaction().execute(async (trx) => {
       await trx.deleteFrom('components').where('id', '=', componentId).execute()
@@ -278,7 +294,7 @@ export function createComponentService({
 
   /** Sets the display order; ids not listed keep their relative order after the listed ones. */
   async function reorder(actor: Actor, pageId: string, orderedIds: unknown): Promise<Component[]> {
-    const page = await requirePageRole(db, actor, pageId, 'editor')
+    const page = await requirePageRole(db, actor, pageId, 'component.write')
     if (
       !Array.isArray(orderedIds) ||
       orderedIds.some((id) => typeof id !== 'string') ||
@@ -314,7 +330,7 @@ export function createComponentService({
 
   /** Moves a component one place up or down among its siblings (same group, or top level). */
   async function move(actor: Actor, componentId: string, direction: 'up' | 'down'): Promise<void> {
-    const current = await load(actor, componentId, 'editor')
+    const current = await load(actor, componentId, 'component.write')
     const all = await listComponents(db, current.pageId)
     const siblings = all.filter((c) => c.groupId === current.groupId)
     const index = siblings.findIndex((c) => c.id === componentId)
@@ -373,7 +389,7 @@ export function createComponentService({
 
   return {
     list,
-    get: (actor: Actor, id: string) => load(actor, id, 'viewer'),
+    get: (actor: Actor, id: string) => load(actor, id, 'component.read'),
     applyMonitoringStatus,
     create,
     update,

@@ -118,7 +118,7 @@ export function createIncidentService({
   async function loadIncidentRow(
     actor: Actor,
     incidentId: string,
-    minimum: 'viewer' | 'editor' | 'admin',
+    action: 'incident.read' | 'incident.write' | 'incident.delete',
   ) {
     const row = await db
       .selectFrom('incidents')
@@ -126,7 +126,7 @@ export function createIncidentService({
       .where('id', '=', incidentId)
       .executeTakeFirst()
     if (row === undefined) throw new NotFoundError('The incident')
-    const page = await requirePageRole(db, actor, row.page_id, minimum)
+    const page = await requirePageRole(db, actor, row.page_id, action)
     return { row, page }
   }
 
@@ -134,7 +134,7 @@ export function createIncidentService({
     actor: Actor,
     incidentId: string,
   ): Promise<Incident & { revisions: Revision[] }> {
-    const { row } = await loadIncidentRow(actor, incidentId, 'viewer')
+    const { row } = await loadIncidentRow(actor, incidentId, 'incident.read')
     const [incident] = await loadIncidents(db, [row])
     const revisions = await db
       .selectFrom('incident_update_revisions')
@@ -164,7 +164,7 @@ export function createIncidentService({
     kind: IncidentKind,
     limit = 100,
   ): Promise<Incident[]> {
-    await requirePageRole(db, actor, pageId, 'viewer')
+    await requirePageRole(db, actor, pageId, 'incident.read')
     const rows = await db
       .selectFrom('incidents')
       .selectAll()
@@ -295,7 +295,7 @@ export function createIncidentService({
   }
 
   async function create(actor: Actor, pageId: string, input: IncidentInput): Promise<Incident> {
-    const page = await requirePageRole(db, actor, pageId, 'editor')
+    const page = await requirePageRole(db, actor, pageId, 'incident.write')
     const now = clock.now()
     const checker = new InputChecker()
     const name = checker.text('name', input.name, { label: 'Title', max: TITLE_MAX })
@@ -388,7 +388,7 @@ export function createIncidentService({
     pageId: string,
     input: MaintenanceInput,
   ): Promise<Incident> {
-    const page = await requirePageRole(db, actor, pageId, 'editor')
+    const page = await requirePageRole(db, actor, pageId, 'incident.write')
     const now = clock.now()
     const checker = new InputChecker()
     const name = checker.text('name', input.name, { label: 'Title', max: TITLE_MAX })
@@ -483,7 +483,7 @@ export function createIncidentService({
     incidentId: string,
     input: UpdateInput,
   ): Promise<Incident> {
-    const { row, page } = await loadIncidentRow(actor, incidentId, 'editor')
+    const { row, page } = await loadIncidentRow(actor, incidentId, 'incident.write')
     const now = clock.now()
     const checker = new InputChecker()
     const status =
@@ -623,7 +623,7 @@ export function createIncidentService({
     incidentId: string,
     input: { name?: unknown; impact?: unknown; scheduledFor?: unknown; scheduledUntil?: unknown },
   ): Promise<Incident> {
-    const { row, page } = await loadIncidentRow(actor, incidentId, 'editor')
+    const { row, page } = await loadIncidentRow(actor, incidentId, 'incident.write')
     const checker = new InputChecker()
     const patch: Partial<{
       name: string
@@ -688,7 +688,7 @@ export function createIncidentService({
       .where('id', '=', updateId)
       .executeTakeFirst()
     if (update === undefined) throw new NotFoundError('The update')
-    const { row, page } = await loadIncidentRow(actor, update.incident_id, 'editor')
+    const { row, page } = await loadIncidentRow(actor, update.incident_id, 'incident.write')
     return { update, row, page }
   }
 
@@ -776,7 +776,7 @@ export function createIncidentService({
     incidentId: string,
     input: { body?: unknown; publish?: unknown },
   ): Promise<Incident> {
-    const { row, page } = await loadIncidentRow(actor, incidentId, 'editor')
+    const { row, page } = await loadIncidentRow(actor, incidentId, 'incident.write')
     const checker = new InputChecker()
     const body =
       typeof input.body === 'string' && input.body.trim() === ''
@@ -814,7 +814,7 @@ export function createIncidentService({
   }
 
   async function remove(actor: Actor, incidentId: string): Promise<void> {
-    const { row, page } = await loadIncidentRow(actor, incidentId, 'admin')
+    const { row, page } = await loadIncidentRow(actor, incidentId, 'incident.delete')
     const now = clock.now()
     await db.transaction().execute(async (trx) => {
       await trx.deleteFrom('incidents').where('id', '=', incidentId).execute()
@@ -930,7 +930,7 @@ export function createIncidentService({
   }
 
   async function listTemplates(actor: Actor, pageId: string): Promise<IncidentTemplate[]> {
-    await requirePageRole(db, actor, pageId, 'viewer')
+    await requirePageRole(db, actor, pageId, 'template.read')
     const rows = await db
       .selectFrom('incident_templates')
       .selectAll()
@@ -954,7 +954,7 @@ export function createIncidentService({
     templateId: string | null,
     input: { name?: unknown; title?: unknown; body?: unknown; status?: unknown; impact?: unknown },
   ): Promise<IncidentTemplate> {
-    const page = await requirePageRole(db, actor, pageId, 'editor')
+    const page = await requirePageRole(db, actor, pageId, 'template.write')
     const checker = new InputChecker()
     const name = checker.text('name', input.name, { label: 'Template name', max: 100 })
     const title = checker.text('title', input.title, { label: 'Incident title', max: TITLE_MAX })
@@ -1006,7 +1006,7 @@ export function createIncidentService({
   }
 
   async function deleteTemplate(actor: Actor, pageId: string, templateId: string): Promise<void> {
-    const page = await requirePageRole(db, actor, pageId, 'editor')
+    const page = await requirePageRole(db, actor, pageId, 'template.write')
     await db.transaction().execute(async (trx) => {
       const result = await trx
         .deleteFrom('incident_templates')

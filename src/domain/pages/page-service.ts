@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely'
 import { hashPassword } from '../../auth/passwords.js'
 import { generateId } from '../../crypto/tokens.js'
 import type { DatabaseSchema } from '../../db/schema.js'
-import { requireRole } from '../accounts/authorization.js'
+import { authorize } from '../accounts/authorization.js'
 import type { Actor } from '../actor.js'
 import { auditOrigin, type AuditLog } from '../audit/audit-log.js'
 import type { Clock } from '../clock.js'
@@ -76,7 +76,7 @@ export function createPageService({
   }
 
   async function list(actor: Actor, accountId: string): Promise<Page[]> {
-    const membership = await requireRole(db, actor, accountId, 'viewer')
+    const membership = await authorize(db, actor, accountId, 'page.read')
     const keyPages = actor.apiKey?.pageIds ?? null
     const visible =
       membership.pageIds === null
@@ -100,12 +100,12 @@ export function createPageService({
   }
 
   async function get(actor: Actor, pageId: string): Promise<Page> {
-    const row = await requirePageRole(db, actor, pageId, 'viewer')
+    const row = await requirePageRole(db, actor, pageId, 'page.read')
     return toPage(row, await pageHasLogo(db, pageId))
   }
 
   async function create(actor: Actor, accountId: string, input: PageInput): Promise<Page> {
-    const membership = await requireRole(db, actor, accountId, 'editor')
+    const membership = await authorize(db, actor, accountId, 'page.create')
     if (membership.pageIds !== null)
       throw new ForbiddenError(
         'You are limited to some pages of this account and cannot create new ones.',
@@ -160,7 +160,7 @@ export function createPageService({
   }
 
   async function update(actor: Actor, pageId: string, input: PageInput): Promise<Page> {
-    const current = await requirePageRole(db, actor, pageId, 'editor')
+    const current = await requirePageRole(db, actor, pageId, 'page.update')
     const checker = new InputChecker()
     const patch: Partial<{
       name: string
@@ -228,7 +228,7 @@ export function createPageService({
   }
 
   async function updateAccess(actor: Actor, pageId: string, input: PageAccessInput): Promise<Page> {
-    const current = await requirePageRole(db, actor, pageId, 'admin')
+    const current = await requirePageRole(db, actor, pageId, 'page.access')
     const checker = new InputChecker()
     const visibility =
       typeof input.visibility === 'string' &&
@@ -296,7 +296,7 @@ export function createPageService({
     pageId: string,
     file: { contentType: string; data: Buffer } | null,
   ): Promise<void> {
-    const page = await requirePageRole(db, actor, pageId, 'editor')
+    const page = await requirePageRole(db, actor, pageId, 'page.update')
     const now = clock.now()
     const recordLogo = (trx: Kysely<DatabaseSchema>, action: string) =>
       audit.record(trx, {
@@ -350,7 +350,7 @@ export function createPageService({
 
   /** Deleting a page is for the owner only: it takes its history and subscribers with it. */
   async function remove(actor: Actor, pageId: string): Promise<void> {
-    const page = await requirePageRole(db, actor, pageId, 'owner')
+    const page = await requirePageRole(db, actor, pageId, 'page.delete')
     requireRecentAuthentication(actor, clock)
     await db.transaction().execute(async (trx) => {
       await trx.deleteFrom('pages').where('id', '=', pageId).execute()

@@ -646,7 +646,7 @@ export function createNotificationService(deps: {
     pageId: string,
     options: { incidentId?: string; limit?: number } = {},
   ): Promise<FanoutProgress[]> {
-    await requirePageRole(db, actor, pageId, 'viewer')
+    await requirePageRole(db, actor, pageId, 'notification.read')
     let query = db
       .selectFrom('notification_events')
       .select(['id', 'type', 'incident_id', 'created_at', 'fanout_done_at'])
@@ -692,7 +692,7 @@ export function createNotificationService(deps: {
     pageId: string,
     filter: { subscriberId?: string; eventId?: string; state?: DeliveryState; limit?: number },
   ): Promise<Delivery[]> {
-    await requirePageRole(db, actor, pageId, 'viewer')
+    await requirePageRole(db, actor, pageId, 'notification.read')
     let query = db
       .selectFrom('deliveries as d')
       .innerJoin('notification_events as e', 'e.id', 'd.event_id')
@@ -730,7 +730,7 @@ export function createNotificationService(deps: {
     pageId: string,
     options: { eventId?: string; deliveryId?: string } = {},
   ): Promise<number> {
-    const page = await requirePageRole(db, actor, pageId, 'editor')
+    const page = await requirePageRole(db, actor, pageId, 'notification.retry')
     const now = new Date()
     return db.transaction().execute(async (trx) => {
       let query = trx

@@ -603,7 +603,7 @@ export function createSubscriberService(deps: {
     pageId: string,
     filter: { state?: string; channel?: string; limit?: number; offset?: number } = {},
   ): Promise<{ subscribers: Subscriber[]; total: number }> {
-    await requirePageRole(db, actor, pageId, 'editor')
+    await requirePageRole(db, actor, pageId, 'subscriber.read')
     let query = db.selectFrom('subscribers').where('page_id', '=', pageId)
     if (filter.state === 'pending' || filter.state === 'active' || filter.state === 'unsubscribed')
       query = query.where('state', '=', filter.state)
@@ -632,7 +632,7 @@ export function createSubscriberService(deps: {
       .where('id', '=', subscriberId)
       .executeTakeFirst()
     if (row === undefined) throw new NotFoundError('The subscriber')
-    const page = await requirePageRole(db, actor, row.page_id, 'editor')
+    const page = await requirePageRole(db, actor, row.page_id, 'subscriber.write')
     const [subscriber] = await loadSubscribers(db, keyRing, [row])
     if (subscriber === undefined) throw new NotFoundError('The subscriber')
     return { row, subscriber, accountId: page.account_id }
@@ -652,7 +652,7 @@ export function createSubscriberService(deps: {
     pageId: string,
     input: { channel?: unknown; address?: unknown; componentIds?: unknown },
   ): Promise<{ subscriber: Subscriber; secret: string | null }> {
-    const page = await requirePageRole(db, actor, pageId, 'editor')
+    const page = await requirePageRole(db, actor, pageId, 'subscriber.write')
     const checker = new InputChecker()
     const channel = SUBSCRIBER_CHANNELS.includes(input.channel as SubscriberChannel)
       ? (input.channel as SubscriberChannel)
@@ -818,7 +818,7 @@ export function createSubscriberService(deps: {
     pageId: string,
     format: 'csv' | 'json' = 'json',
   ): Promise<Subscriber[]> {
-    const page = await requirePageRole(db, actor, pageId, 'editor')
+    const page = await requirePageRole(db, actor, pageId, 'subscriber.read')
     const rows = await db
       .selectFrom('subscribers')
       .selectAll()
@@ -849,7 +849,7 @@ export function createSubscriberService(deps: {
     pageId: string,
     input: { csv?: unknown; consentAssertion?: unknown; consentConfirmed?: unknown },
   ): Promise<{ imported: number; alreadySubscribed: number }> {
-    const page = await requirePageRole(db, actor, pageId, 'editor')
+    const page = await requirePageRole(db, actor, pageId, 'subscriber.write')
     const checker = new InputChecker()
     const assertion = checker.text('consentAssertion', input.consentAssertion, {
       label: 'The consent statement',
@@ -1004,7 +1004,7 @@ export function createSubscriberService(deps: {
     actor: Actor,
     pageId: string,
   ): Promise<{ privacyNotice: string | null; notifyTeam: boolean }> {
-    const page = await requirePageRole(db, actor, pageId, 'editor')
+    const page = await requirePageRole(db, actor, pageId, 'subscriber.read')
     return { privacyNotice: page.privacy_notice, notifyTeam: Boolean(page.notify_team) }
   }
 
@@ -1014,7 +1014,7 @@ export function createSubscriberService(deps: {
     pageId: string,
     input: { privacyNotice?: unknown; notifyTeam?: unknown },
   ): Promise<void> {
-    const page = await requirePageRole(db, actor, pageId, 'admin')
+    const page = await requirePageRole(db, actor, pageId, 'subscriber.settings')
     const checker = new InputChecker()
     const notice =
       input.privacyNotice === undefined
@@ -1057,7 +1057,7 @@ export function createSubscriberService(deps: {
 
   /** A member's own choice to hear, or not, about one page of their account. */
   async function setMemberOptOut(actor: Actor, pageId: string, optedOut: boolean): Promise<void> {
-    await requirePageRole(db, actor, pageId, 'viewer')
+    await requirePageRole(db, actor, pageId, 'notification.opt-out')
     if (optedOut)
       await db
         .insertInto('member_notification_optouts')
@@ -1073,7 +1073,7 @@ export function createSubscriberService(deps: {
   }
 
   async function memberOptedOut(actor: Actor, pageId: string): Promise<boolean> {
-    await requirePageRole(db, actor, pageId, 'viewer')
+    await requirePageRole(db, actor, pageId, 'notification.read')
     const row = await db
       .selectFrom('member_notification_optouts')
       .select('user_id')

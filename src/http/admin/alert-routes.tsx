@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyReply } from 'fastify'
 import { formatMapping } from '../../domain/alerts/alert-service.js'
 import type { Actor } from '../../domain/actor.js'
-import { hasRoleAtLeast } from '../../domain/roles.js'
+import { roleAllows } from '../../domain/policy.js'
 import type { App, ServerDeps } from '../app-type.js'
 import {
   AlertsPage,
@@ -207,7 +207,7 @@ export function registerAlertAdminRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/pages/:pageId/alerts',
-    { schema: { params: PageParams, querystring: NoticeQuery } },
+    { config: { action: 'alert.read' }, schema: { params: PageParams, querystring: NoticeQuery } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -219,7 +219,11 @@ export function registerAlertAdminRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/pages/:pageId/alerts',
-    { schema: { params: PageParams, body: EndpointBody }, bodyLimit: ENDPOINT_FORM_BYTES },
+    {
+      config: { action: 'alert.write' },
+      schema: { params: PageParams, body: EndpointBody },
+      bodyLimit: ENDPOINT_FORM_BYTES,
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -253,7 +257,10 @@ export function registerAlertAdminRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/pages/:pageId/alerts/:endpointId',
-    { schema: { params: EndpointParams, querystring: NoticeQuery } },
+    {
+      config: { action: 'alert.read' },
+      schema: { params: EndpointParams, querystring: NoticeQuery },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -266,7 +273,11 @@ export function registerAlertAdminRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/pages/:pageId/alerts/:endpointId',
-    { schema: { params: EndpointParams, body: EndpointBody }, bodyLimit: ENDPOINT_FORM_BYTES },
+    {
+      config: { action: 'alert.write' },
+      schema: { params: EndpointParams, body: EndpointBody },
+      bodyLimit: ENDPOINT_FORM_BYTES,
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -292,7 +303,10 @@ export function registerAlertAdminRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/pages/:pageId/alerts/:endpointId/regenerate',
-    { schema: { params: EndpointParams, body: Type.Object(csrf) } },
+    {
+      config: { action: 'alert.write' },
+      schema: { params: EndpointParams, body: Type.Object(csrf) },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -307,7 +321,10 @@ export function registerAlertAdminRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/pages/:pageId/alerts/:endpointId/delete',
-    { schema: { params: EndpointParams, body: Type.Object(csrf) } },
+    {
+      config: { action: 'alert.write' },
+      schema: { params: EndpointParams, body: Type.Object(csrf) },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -323,7 +340,7 @@ export function registerAlertAdminRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/pages/:pageId/checks',
-    { schema: { params: PageParams, body: CheckBody } },
+    { config: { action: 'check.write' }, schema: { params: PageParams, body: CheckBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -344,7 +361,7 @@ export function registerAlertAdminRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/pages/:pageId/checks/:checkId',
-    { schema: { params: CheckParams, querystring: NoticeQuery } },
+    { config: { action: 'check.read' }, schema: { params: CheckParams, querystring: NoticeQuery } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -357,7 +374,7 @@ export function registerAlertAdminRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/pages/:pageId/checks/:checkId',
-    { schema: { params: CheckParams, body: CheckBody } },
+    { config: { action: 'check.write' }, schema: { params: CheckParams, body: CheckBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -382,7 +399,7 @@ export function registerAlertAdminRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/pages/:pageId/checks/:checkId/delete',
-    { schema: { params: CheckParams, body: Type.Object(csrf) } },
+    { config: { action: 'check.write' }, schema: { params: CheckParams, body: Type.Object(csrf) } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -398,7 +415,7 @@ export function registerAlertAdminRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/pages/:pageId/incident-drafts/:draftId/publish',
-    { schema: { params: DraftParams, body: Type.Object(csrf) } },
+    { config: { action: 'draft.write' }, schema: { params: DraftParams, body: Type.Object(csrf) } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -410,7 +427,7 @@ export function registerAlertAdminRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/pages/:pageId/incident-drafts/:draftId/dismiss',
-    { schema: { params: DraftParams, body: Type.Object(csrf) } },
+    { config: { action: 'draft.write' }, schema: { params: DraftParams, body: Type.Object(csrf) } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -432,7 +449,7 @@ export async function incidentDraftsSection(deps: ServerDeps, actor: Actor, view
       page={view.page}
       drafts={drafts}
       components={componentList}
-      canPublish={hasRoleAtLeast(view.role, 'editor')}
+      canPublish={roleAllows(view.role, 'draft.write')}
       csrfToken={view.nav.csrfToken}
     />
   )

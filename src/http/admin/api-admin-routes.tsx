@@ -76,7 +76,10 @@ export function registerApiAdminRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/a/:accountId/api-keys',
-    { schema: { params: AccountParams, querystring: NoticeQuery } },
+    {
+      config: { action: 'api-key.manage' },
+      schema: { params: AccountParams, querystring: NoticeQuery },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -89,7 +92,7 @@ export function registerApiAdminRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/api-keys',
-    { schema: { params: AccountParams, body: CreateBody } },
+    { config: { action: 'api-key.manage' }, schema: { params: AccountParams, body: CreateBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -132,7 +135,7 @@ export function registerApiAdminRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/api-keys/:keyId/revoke',
-    { schema: { params: KeyParams, body: RevokeBody } },
+    { config: { action: 'api-key.manage' }, schema: { params: KeyParams, body: RevokeBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -155,7 +158,7 @@ export function registerApiAdminRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/a/:accountId/api-reference',
-    { schema: { params: AccountParams } },
+    { config: { action: 'account.read' }, schema: { params: AccountParams } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply

@@ -146,7 +146,7 @@ export function registerAuditRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/a/:accountId/audit',
-    { schema: { params: AccountParams, querystring: ListQuery } },
+    { config: { action: 'audit.read' }, schema: { params: AccountParams, querystring: ListQuery } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -162,7 +162,7 @@ export function registerAuditRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/audit/verify',
-    { schema: { params: AccountParams, body: VerifyBody } },
+    { config: { action: 'audit.read' }, schema: { params: AccountParams, body: VerifyBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -178,7 +178,7 @@ export function registerAuditRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/audit/export',
-    { schema: { params: AccountParams, body: ExportBody } },
+    { config: { action: 'audit.read' }, schema: { params: AccountParams, body: ExportBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply

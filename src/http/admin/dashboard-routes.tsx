@@ -37,24 +37,31 @@ export function registerDashboardRoutes(app: App, deps: ServerDeps): void {
     return reply.redirect(`/a/${encodeURIComponent(first.accountId)}`, 302)
   })
 
-  app.get('/a/:accountId', { schema: { params: AccountParams } }, async (request, reply) => {
-    const actor = requireActor(request, reply)
-    if (actor === undefined) return reply
-    const { account, membership } = await accounts.getAccount(actor, request.params.accountId)
-    return sendHtml(
-      reply,
-      <AccountOverviewPage
-        nav={await navFor(deps, reply, actor, account.id)}
-        account={account}
-        membership={membership}
-        pages={await deps.services.pages.list(actor, account.id)}
-      />,
-    )
-  })
+  app.get(
+    '/a/:accountId',
+    { config: { action: 'account.read' }, schema: { params: AccountParams } },
+    async (request, reply) => {
+      const actor = requireActor(request, reply)
+      if (actor === undefined) return reply
+      const { account, membership } = await accounts.getAccount(actor, request.params.accountId)
+      return sendHtml(
+        reply,
+        <AccountOverviewPage
+          nav={await navFor(deps, reply, actor, account.id)}
+          account={account}
+          membership={membership}
+          pages={await deps.services.pages.list(actor, account.id)}
+        />,
+      )
+    },
+  )
 
   app.get(
     '/a/:accountId/settings',
-    { schema: { params: AccountParams, querystring: NoticeQuery } },
+    {
+      config: { action: 'account.read' },
+      schema: { params: AccountParams, querystring: NoticeQuery },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -78,7 +85,7 @@ export function registerDashboardRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/settings',
-    { schema: { params: AccountParams, body: NameBody } },
+    { config: { action: 'account.rename' }, schema: { params: AccountParams, body: NameBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -106,23 +113,27 @@ export function registerDashboardRoutes(app: App, deps: ServerDeps): void {
     },
   )
 
-  app.get('/a/:accountId/mail', { schema: { params: AccountParams } }, async (request, reply) => {
-    const actor = requireActor(request, reply)
-    if (actor === undefined) return reply
-    const messages = await mailbox.list(actor, request.params.accountId)
-    return sendHtml(
-      reply,
-      <MailboxPage
-        nav={await navFor(deps, reply, actor, request.params.accountId)}
-        accountId={request.params.accountId}
-        messages={messages}
-      />,
-    )
-  })
+  app.get(
+    '/a/:accountId/mail',
+    { config: { action: 'mailbox.read' }, schema: { params: AccountParams } },
+    async (request, reply) => {
+      const actor = requireActor(request, reply)
+      if (actor === undefined) return reply
+      const messages = await mailbox.list(actor, request.params.accountId)
+      return sendHtml(
+        reply,
+        <MailboxPage
+          nav={await navFor(deps, reply, actor, request.params.accountId)}
+          accountId={request.params.accountId}
+          messages={messages}
+        />,
+      )
+    },
+  )
 
   app.get(
     '/a/:accountId/mail/:messageId',
-    { schema: { params: MessageParams } },
+    { config: { action: 'mailbox.read' }, schema: { params: MessageParams } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply

@@ -147,7 +147,10 @@ export function registerIncidentRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/pages/:pageId/incidents',
-    { schema: { params: PageParams, querystring: NoticeQuery } },
+    {
+      config: { action: 'incident.read' },
+      schema: { params: PageParams, querystring: NoticeQuery },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -219,7 +222,10 @@ export function registerIncidentRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/pages/:pageId/incidents/new',
-    { schema: { params: PageParams, querystring: NewIncidentQuery } },
+    {
+      config: { action: 'incident.read' },
+      schema: { params: PageParams, querystring: NewIncidentQuery },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -231,7 +237,11 @@ export function registerIncidentRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/pages/:pageId/incidents',
-    { schema: { params: PageParams, body: CreateIncidentBody }, bodyLimit: LARGE_FORM_BYTES },
+    {
+      config: { action: 'incident.write' },
+      schema: { params: PageParams, body: CreateIncidentBody },
+      bodyLimit: LARGE_FORM_BYTES,
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -295,7 +305,7 @@ export function registerIncidentRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/pages/:pageId/maintenance/new',
-    { schema: { params: PageParams } },
+    { config: { action: 'incident.read' }, schema: { params: PageParams } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -305,7 +315,11 @@ export function registerIncidentRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/pages/:pageId/maintenance',
-    { schema: { params: PageParams, body: MaintenanceBody }, bodyLimit: LARGE_FORM_BYTES },
+    {
+      config: { action: 'incident.write' },
+      schema: { params: PageParams, body: MaintenanceBody },
+      bodyLimit: LARGE_FORM_BYTES,
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -376,7 +390,10 @@ export function registerIncidentRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/incidents/:incidentId',
-    { schema: { params: IncidentParams, querystring: NoticeQuery } },
+    {
+      config: { action: 'incident.read' },
+      schema: { params: IncidentParams, querystring: NoticeQuery },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -388,7 +405,11 @@ export function registerIncidentRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/incidents/:incidentId/updates',
-    { schema: { params: IncidentParams, body: AddUpdateBody }, bodyLimit: LARGE_FORM_BYTES },
+    {
+      config: { action: 'incident.write' },
+      schema: { params: IncidentParams, body: AddUpdateBody },
+      bodyLimit: LARGE_FORM_BYTES,
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -430,7 +451,7 @@ export function registerIncidentRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/incidents/:incidentId',
-    { schema: { params: IncidentParams, body: DetailsBody } },
+    { config: { action: 'incident.write' }, schema: { params: IncidentParams, body: DetailsBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -475,7 +496,11 @@ export function registerIncidentRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/incidents/:incidentId/updates/:updateId',
-    { schema: { params: UpdateParams, body: EditUpdateBody }, bodyLimit: LARGE_FORM_BYTES },
+    {
+      config: { action: 'incident.write' },
+      schema: { params: UpdateParams, body: EditUpdateBody },
+      bodyLimit: LARGE_FORM_BYTES,
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -509,7 +534,10 @@ export function registerIncidentRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/incidents/:incidentId/updates/:updateId/delete',
-    { schema: { params: UpdateParams, body: Type.Object(csrf) } },
+    {
+      config: { action: 'incident.write' },
+      schema: { params: UpdateParams, body: Type.Object(csrf) },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -526,6 +554,7 @@ export function registerIncidentRoutes(app: App, deps: ServerDeps): void {
   app.post(
     '/incidents/:incidentId/postmortem',
     {
+      config: { action: 'incident.write' },
       schema: { params: IncidentParams, body: PostmortemBody },
       bodyLimit: POSTMORTEM_FORM_BYTES,
     },
@@ -556,7 +585,10 @@ export function registerIncidentRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/incidents/:incidentId/delete',
-    { schema: { params: IncidentParams, body: Type.Object(csrf) } },
+    {
+      config: { action: 'incident.delete' },
+      schema: { params: IncidentParams, body: Type.Object(csrf) },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -598,7 +630,10 @@ export function registerIncidentRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/pages/:pageId/templates',
-    { schema: { params: PageParams, querystring: NoticeQuery } },
+    {
+      config: { action: 'template.read' },
+      schema: { params: PageParams, querystring: NoticeQuery },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -610,7 +645,11 @@ export function registerIncidentRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/pages/:pageId/templates',
-    { schema: { params: PageParams, body: TemplateBody }, bodyLimit: LARGE_FORM_BYTES },
+    {
+      config: { action: 'template.write' },
+      schema: { params: PageParams, body: TemplateBody },
+      bodyLimit: LARGE_FORM_BYTES,
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -631,7 +670,7 @@ export function registerIncidentRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/pages/:pageId/templates/:templateId',
-    { schema: { params: TemplateParams } },
+    { config: { action: 'template.read' }, schema: { params: TemplateParams } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -642,7 +681,11 @@ export function registerIncidentRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/pages/:pageId/templates/:templateId',
-    { schema: { params: TemplateParams, body: TemplateBody }, bodyLimit: LARGE_FORM_BYTES },
+    {
+      config: { action: 'template.write' },
+      schema: { params: TemplateParams, body: TemplateBody },
+      bodyLimit: LARGE_FORM_BYTES,
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -664,7 +707,10 @@ export function registerIncidentRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/pages/:pageId/templates/:templateId/delete',
-    { schema: { params: TemplateParams, body: Type.Object(csrf) } },
+    {
+      config: { action: 'template.write' },
+      schema: { params: TemplateParams, body: Type.Object(csrf) },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply

@@ -213,7 +213,10 @@ export function registerPageRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/a/:accountId/pages',
-    { schema: { params: AccountParams, querystring: NoticeQuery } },
+    {
+      config: { action: 'page.read' },
+      schema: { params: AccountParams, querystring: NoticeQuery },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -225,7 +228,7 @@ export function registerPageRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/pages',
-    { schema: { params: AccountParams, body: CreatePageBody } },
+    { config: { action: 'page.create' }, schema: { params: AccountParams, body: CreatePageBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -250,26 +253,30 @@ export function registerPageRoutes(app: App, deps: ServerDeps): void {
   // One page: overview and settings
   // -------------------------------------------------------------------------------------------
 
-  app.get('/pages/:pageId', { schema: { params: PageParams } }, async (request, reply) => {
-    const actor = requireActor(request, reply)
-    if (actor === undefined) return reply
-    const view = await loadPageView(deps, reply, actor, request.params.pageId)
-    const pageId = view.page.id
-    const [componentList, incidentList, maintenanceList] = await Promise.all([
-      components.list(actor, pageId),
-      incidents.list(actor, pageId, 'incident', 50),
-      incidents.list(actor, pageId, 'maintenance', 50),
-    ])
-    return sendHtml(
-      reply,
-      <PageOverviewPage
-        {...view}
-        components={componentList}
-        incidents={incidentList}
-        maintenances={maintenanceList}
-      />,
-    )
-  })
+  app.get(
+    '/pages/:pageId',
+    { config: { action: 'page.read' }, schema: { params: PageParams } },
+    async (request, reply) => {
+      const actor = requireActor(request, reply)
+      if (actor === undefined) return reply
+      const view = await loadPageView(deps, reply, actor, request.params.pageId)
+      const pageId = view.page.id
+      const [componentList, incidentList, maintenanceList] = await Promise.all([
+        components.list(actor, pageId),
+        incidents.list(actor, pageId, 'incident', 50),
+        incidents.list(actor, pageId, 'maintenance', 50),
+      ])
+      return sendHtml(
+        reply,
+        <PageOverviewPage
+          {...view}
+          components={componentList}
+          incidents={incidentList}
+          maintenances={maintenanceList}
+        />,
+      )
+    },
+  )
 
   async function renderSettings(
     reply: FastifyReply,
@@ -290,7 +297,7 @@ export function registerPageRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/pages/:pageId/settings',
-    { schema: { params: PageParams, querystring: SettingsQuery } },
+    { config: { action: 'page.read' }, schema: { params: PageParams, querystring: SettingsQuery } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -303,7 +310,11 @@ export function registerPageRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/pages/:pageId/settings',
-    { schema: { params: PageParams, body: SettingsBody }, bodyLimit: LARGE_FORM_BYTES },
+    {
+      config: { action: 'page.update' },
+      schema: { params: PageParams, body: SettingsBody },
+      bodyLimit: LARGE_FORM_BYTES,
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -329,7 +340,7 @@ export function registerPageRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/pages/:pageId/access',
-    { schema: { params: PageParams, body: AccessBody } },
+    { config: { action: 'page.access' }, schema: { params: PageParams, body: AccessBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -356,51 +367,52 @@ export function registerPageRoutes(app: App, deps: ServerDeps): void {
     await scope.register(fastifyMultipart, {
       limits: { fileSize: LOGO_MAX_BYTES, files: 1, fields: 2, parts: 3, fieldSize: 256 },
     })
-    scope
-      .withTypeProvider<TypeBoxTypeProvider>()
-      .post(
-        '/pages/:pageId/logo',
-        { schema: { params: PageParams, querystring: CsrfQuery } },
-        async (request, reply) => {
-          const actor = requireActor(request, reply)
-          if (actor === undefined) return reply
-          const { pageId } = request.params
-          await pages.get(actor, pageId)
-          let problem: FormProblem | undefined
-          try {
-            const file = await request.file()
-            if (file === undefined)
-              problem = { fields: { logo: 'Choose an image file to upload.' }, status: 422 }
-            else {
-              const data = await file.toBuffer()
-              const result = await attempt(() =>
-                pages.setLogo(actor, pageId, { contentType: file.mimetype, data }),
-              )
-              if (!result.ok) problem = result.problem
-            }
-          } catch (error) {
-            if (!(error instanceof scope.multipartErrors.RequestFileTooLargeError)) throw error
-            problem = {
-              fields: { logo: `The logo must be at most ${String(LOGO_MAX_BYTES / 1024)} KiB.` },
-              status: 413,
-            }
-          }
-          if (problem !== undefined)
-            return renderSettings(
-              reply,
-              actor,
-              pageId,
-              { form: 'logo', errors: problem.fields },
-              problem.status,
+    scope.withTypeProvider<TypeBoxTypeProvider>().post(
+      '/pages/:pageId/logo',
+      {
+        config: { action: 'page.update' },
+        schema: { params: PageParams, querystring: CsrfQuery },
+      },
+      async (request, reply) => {
+        const actor = requireActor(request, reply)
+        if (actor === undefined) return reply
+        const { pageId } = request.params
+        await pages.get(actor, pageId)
+        let problem: FormProblem | undefined
+        try {
+          const file = await request.file()
+          if (file === undefined)
+            problem = { fields: { logo: 'Choose an image file to upload.' }, status: 422 }
+          else {
+            const data = await file.toBuffer()
+            const result = await attempt(() =>
+              pages.setLogo(actor, pageId, { contentType: file.mimetype, data }),
             )
-          return reply.redirect(pagePath(pageId, '/settings?saved=logo'), 303)
-        },
-      )
+            if (!result.ok) problem = result.problem
+          }
+        } catch (error) {
+          if (!(error instanceof scope.multipartErrors.RequestFileTooLargeError)) throw error
+          problem = {
+            fields: { logo: `The logo must be at most ${String(LOGO_MAX_BYTES / 1024)} KiB.` },
+            status: 413,
+          }
+        }
+        if (problem !== undefined)
+          return renderSettings(
+            reply,
+            actor,
+            pageId,
+            { form: 'logo', errors: problem.fields },
+            problem.status,
+          )
+        return reply.redirect(pagePath(pageId, '/settings?saved=logo'), 303)
+      },
+    )
   })
 
   app.post(
     '/pages/:pageId/logo/remove',
-    { schema: { params: PageParams, body: Type.Object(csrf) } },
+    { config: { action: 'page.update' }, schema: { params: PageParams, body: Type.Object(csrf) } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -411,7 +423,7 @@ export function registerPageRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/pages/:pageId/delete',
-    { schema: { params: PageParams, body: DeleteBody } },
+    { config: { action: 'page.delete' }, schema: { params: PageParams, body: DeleteBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -453,7 +465,10 @@ export function registerPageRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/pages/:pageId/components',
-    { schema: { params: PageParams, querystring: NoticeQuery } },
+    {
+      config: { action: 'component.read' },
+      schema: { params: PageParams, querystring: NoticeQuery },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -465,7 +480,7 @@ export function registerPageRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/pages/:pageId/components',
-    { schema: { params: PageParams, body: ComponentBody } },
+    { config: { action: 'component.write' }, schema: { params: PageParams, body: ComponentBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -531,7 +546,7 @@ export function registerPageRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/components/:componentId',
-    { schema: { params: ComponentParams } },
+    { config: { action: 'component.read' }, schema: { params: ComponentParams } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -541,7 +556,10 @@ export function registerPageRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/components/:componentId',
-    { schema: { params: ComponentParams, body: ComponentBody } },
+    {
+      config: { action: 'component.write' },
+      schema: { params: ComponentParams, body: ComponentBody },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -569,7 +587,10 @@ export function registerPageRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/components/:componentId/status',
-    { schema: { params: ComponentParams, body: StatusBody } },
+    {
+      config: { action: 'component.write' },
+      schema: { params: ComponentParams, body: StatusBody },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -591,7 +612,7 @@ export function registerPageRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/components/:componentId/move',
-    { schema: { params: ComponentParams, body: MoveBody } },
+    { config: { action: 'component.write' }, schema: { params: ComponentParams, body: MoveBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -603,7 +624,10 @@ export function registerPageRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/components/:componentId/delete',
-    { schema: { params: ComponentParams, body: Type.Object(csrf) } },
+    {
+      config: { action: 'component.write' },
+      schema: { params: ComponentParams, body: Type.Object(csrf) },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply

@@ -220,7 +220,7 @@ function registerSamlSettingsRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/a/:accountId/settings/sso/saml/new',
-    { schema: { params: AccountParams } },
+    { config: { action: 'sso.read' }, schema: { params: AccountParams } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -232,7 +232,11 @@ function registerSamlSettingsRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/settings/sso/saml/new',
-    { bodyLimit: SAML_BODY_LIMIT, schema: { params: AccountParams, body: SettingsBody } },
+    {
+      config: { action: 'sso.write' },
+      bodyLimit: SAML_BODY_LIMIT,
+      schema: { params: AccountParams, body: SettingsBody },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -260,7 +264,10 @@ function registerSamlSettingsRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/a/:accountId/settings/sso/saml/:connectionId',
-    { schema: { params: SettingsParams, querystring: NoticeQuery } },
+    {
+      config: { action: 'sso.read-connection' },
+      schema: { params: SettingsParams, querystring: NoticeQuery },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -275,7 +282,11 @@ function registerSamlSettingsRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/settings/sso/saml/:connectionId',
-    { bodyLimit: SAML_BODY_LIMIT, schema: { params: SettingsParams, body: SettingsBody } },
+    {
+      config: { action: 'sso.write' },
+      bodyLimit: SAML_BODY_LIMIT,
+      schema: { params: SettingsParams, body: SettingsBody },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -304,7 +315,7 @@ function registerSamlSettingsRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/settings/sso/saml/:connectionId/delete',
-    { schema: { params: SettingsParams, body: DeleteBody } },
+    { config: { action: 'sso.write' }, schema: { params: SettingsParams, body: DeleteBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply

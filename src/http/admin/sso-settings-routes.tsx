@@ -215,7 +215,7 @@ export function registerSsoSettingsRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/a/:accountId/settings/sso',
-    { schema: { params: AccountParams, querystring: ListQuery } },
+    { config: { action: 'sso.read' }, schema: { params: AccountParams, querystring: ListQuery } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -228,7 +228,7 @@ export function registerSsoSettingsRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/a/:accountId/settings/sso/oidc/new',
-    { schema: { params: AccountParams, querystring: NewQuery } },
+    { config: { action: 'sso.read' }, schema: { params: AccountParams, querystring: NewQuery } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -255,20 +255,24 @@ export function registerSsoSettingsRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/settings/sso/oidc',
-    { schema: { params: AccountParams, body: OidcBody } },
+    { config: { action: 'sso.write' }, schema: { params: AccountParams, body: OidcBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
+      const { accountId } = request.params
       const protocol = request.body.protocol
-      if (protocol === undefined || !isOidcProtocol(protocol))
+      if (protocol === undefined || !isOidcProtocol(protocol)) {
+        // Authorised before the form is judged: someone outside the account learns nothing.
+        await ssoSettings.settings(actor, accountId)
         throw new ValidationError({ protocol: 'Choose Google or OpenID Connect.' })
-      return saveForm(reply, actor, request.params.accountId, protocol, request.body, undefined)
+      }
+      return saveForm(reply, actor, accountId, protocol, request.body, undefined)
     },
   )
 
   app.get(
     '/a/:accountId/settings/sso/oidc/:connectionId',
-    { schema: { params: ConnectionParams } },
+    { config: { action: 'sso.read-connection' }, schema: { params: ConnectionParams } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -296,7 +300,7 @@ export function registerSsoSettingsRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/settings/sso/oidc/:connectionId',
-    { schema: { params: ConnectionParams, body: OidcBody } },
+    { config: { action: 'sso.write' }, schema: { params: ConnectionParams, body: OidcBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -309,7 +313,7 @@ export function registerSsoSettingsRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/settings/sso/:connectionId/delete',
-    { schema: { params: ConnectionParams } },
+    { config: { action: 'sso.write' }, schema: { params: ConnectionParams } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -327,7 +331,7 @@ export function registerSsoSettingsRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/settings/sso/enforcement',
-    { schema: { params: AccountParams, body: EnforceBody } },
+    { config: { action: 'sso.write' }, schema: { params: AccountParams, body: EnforceBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply

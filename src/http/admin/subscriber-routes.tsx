@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyReply } from 'fastify'
 import type { Actor } from '../../domain/actor.js'
 import { ForbiddenError, NotFoundError } from '../../domain/errors.js'
-import { hasRoleAtLeast } from '../../domain/roles.js'
+import { roleAllows } from '../../domain/policy.js'
 import { MAX_IMPORT_BYTES } from '../../domain/subscribers/subscriber-service.js'
 import type { Subscriber } from '../../domain/subscribers/types.js'
 import type { App, ServerDeps } from '../app-type.js'
@@ -204,7 +204,9 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
       totalOf('active'),
       totalOf('unsubscribed'),
       components.list(actor, pageId),
-      hasRoleAtLeast(view.role, 'admin') ? subscribers.getSettings(actor, pageId) : undefined,
+      roleAllows(view.role, 'subscriber.settings')
+        ? subscribers.getSettings(actor, pageId)
+        : undefined,
     ])
     return sendHtml(
       reply,
@@ -229,7 +231,10 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
 
   app.get(
     '/pages/:pageId/subscribers',
-    { schema: { params: PageParams, querystring: ListQuery } },
+    {
+      config: { action: 'subscriber.read' },
+      schema: { params: PageParams, querystring: ListQuery },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -250,7 +255,7 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
 
   app.post(
     '/pages/:pageId/subscribers',
-    { schema: { params: PageParams, body: AddBody } },
+    { config: { action: 'subscriber.write' }, schema: { params: PageParams, body: AddBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -289,6 +294,7 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
   app.post(
     '/pages/:pageId/subscribers/settings',
     {
+      config: { action: 'subscriber.settings' },
       schema: { params: PageParams, body: SettingsBody },
       bodyLimit: SETTINGS_FORM_BYTES,
     },
@@ -330,84 +336,85 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
         fieldSize: MAX_IMPORT_BYTES,
       },
     })
-    scope
-      .withTypeProvider<TypeBoxTypeProvider>()
-      .post(
-        '/pages/:pageId/subscribers/import',
-        { schema: { params: PageParams, querystring: CsrfQuery } },
-        async (request, reply) => {
-          const actor = requireActor(request, reply)
-          if (actor === undefined) return reply
-          const { pageId } = request.params
-          // Refused before the upload is read, as the service would refuse it after.
-          const view = await loadPageView(deps, reply, actor, pageId)
-          if (!hasRoleAtLeast(view.role, 'editor')) throw new ForbiddenError()
-          const fields: Record<string, string> = {}
-          let file: string | undefined
-          let problem: FormProblem | undefined
-          const tooLarge = {
-            fields: {
-              csv: `The file must be at most ${String(MAX_IMPORT_BYTES / 1024 / 1024)} MiB.`,
-            },
-            status: 413,
-          }
-          try {
-            for await (const part of request.parts()) {
-              if (part.type === 'file') {
-                const data = await part.toBuffer()
-                if (data.length > 0) file = data.toString('utf8')
-              } else if (typeof part.value === 'string') {
-                if (part.valueTruncated) problem = tooLarge
-                fields[part.fieldname] = part.value
-              }
+    scope.withTypeProvider<TypeBoxTypeProvider>().post(
+      '/pages/:pageId/subscribers/import',
+      {
+        config: { action: 'subscriber.write' },
+        schema: { params: PageParams, querystring: CsrfQuery },
+      },
+      async (request, reply) => {
+        const actor = requireActor(request, reply)
+        if (actor === undefined) return reply
+        const { pageId } = request.params
+        // Refused before the upload is read, as the service would refuse it after.
+        const view = await loadPageView(deps, reply, actor, pageId)
+        if (!roleAllows(view.role, 'subscriber.write')) throw new ForbiddenError()
+        const fields: Record<string, string> = {}
+        let file: string | undefined
+        let problem: FormProblem | undefined
+        const tooLarge = {
+          fields: {
+            csv: `The file must be at most ${String(MAX_IMPORT_BYTES / 1024 / 1024)} MiB.`,
+          },
+          status: 413,
+        }
+        try {
+          for await (const part of request.parts()) {
+            if (part.type === 'file') {
+              const data = await part.toBuffer()
+              if (data.length > 0) file = data.toString('utf8')
+            } else if (typeof part.value === 'string') {
+              if (part.valueTruncated) problem = tooLarge
+              fields[part.fieldname] = part.value
             }
-          } catch (error) {
-            if (!(error instanceof scope.multipartErrors.RequestFileTooLargeError)) throw error
-            problem = tooLarge
           }
-          const input = {
-            csv: file ?? fields['csv'] ?? '',
-            consentAssertion: fields['consentAssertion'],
-            consentConfirmed: fields['consentConfirmed'],
-          }
-          let imported: { imported: number; alreadySubscribed: number } | undefined
-          if (problem === undefined) {
-            const result = await attempt(() => subscribers.importCsv(actor, pageId, input))
-            if (result.ok) imported = result.value
-            else problem = result.problem
-          }
-          if (imported === undefined)
-            return renderList(
-              reply,
-              actor,
-              pageId,
-              {},
-              {
-                form: 'import',
-                errors: problem?.fields ?? {},
-                values: {
-                  // A pasted list comes back to be corrected; an uploaded file is chosen again.
-                  csv: file === undefined ? fields['csv'] : undefined,
-                  consentAssertion: fields['consentAssertion'],
-                  consentConfirmed: fields['consentConfirmed'],
-                },
+        } catch (error) {
+          if (!(error instanceof scope.multipartErrors.RequestFileTooLargeError)) throw error
+          problem = tooLarge
+        }
+        const input = {
+          csv: file ?? fields['csv'] ?? '',
+          consentAssertion: fields['consentAssertion'],
+          consentConfirmed: fields['consentConfirmed'],
+        }
+        let imported: { imported: number; alreadySubscribed: number } | undefined
+        if (problem === undefined) {
+          const result = await attempt(() => subscribers.importCsv(actor, pageId, input))
+          if (result.ok) imported = result.value
+          else problem = result.problem
+        }
+        if (imported === undefined)
+          return renderList(
+            reply,
+            actor,
+            pageId,
+            {},
+            {
+              form: 'import',
+              errors: problem?.fields ?? {},
+              values: {
+                // A pasted list comes back to be corrected; an uploaded file is chosen again.
+                csv: file === undefined ? fields['csv'] : undefined,
+                consentAssertion: fields['consentAssertion'],
+                consentConfirmed: fields['consentConfirmed'],
               },
-              problem?.status ?? 422,
-            )
-          return reply.redirect(
-            pagePath(
-              pageId,
-              `/subscribers?saved=imported&imported=${String(imported.imported)}&already=${String(imported.alreadySubscribed)}`,
-            ),
-            303,
+            },
+            problem?.status ?? 422,
           )
-        },
-      )
+        return reply.redirect(
+          pagePath(
+            pageId,
+            `/subscribers?saved=imported&imported=${String(imported.imported)}&already=${String(imported.alreadySubscribed)}`,
+          ),
+          303,
+        )
+      },
+    )
   })
 
   app.get(
     '/pages/:pageId/subscribers/export.csv',
-    { schema: { params: PageParams } },
+    { config: { action: 'subscriber.read' }, schema: { params: PageParams } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -422,7 +429,7 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
 
   app.get(
     '/pages/:pageId/subscribers/export.json',
-    { schema: { params: PageParams } },
+    { config: { action: 'subscriber.read' }, schema: { params: PageParams } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -480,7 +487,10 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
 
   app.get(
     '/pages/:pageId/subscribers/:subscriberId',
-    { schema: { params: SubscriberParams, querystring: NoticeQuery } },
+    {
+      config: { action: 'subscriber.read' },
+      schema: { params: SubscriberParams, querystring: NoticeQuery },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -493,7 +503,7 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
 
   app.get(
     '/pages/:pageId/subscribers/:subscriberId/export',
-    { schema: { params: SubscriberParams } },
+    { config: { action: 'subscriber.read' }, schema: { params: SubscriberParams } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -512,7 +522,10 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
 
   app.post(
     '/pages/:pageId/subscribers/:subscriberId/components',
-    { schema: { params: SubscriberParams, body: ComponentsBody } },
+    {
+      config: { action: 'subscriber.write' },
+      schema: { params: SubscriberParams, body: ComponentsBody },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -538,7 +551,10 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
 
   app.post(
     '/pages/:pageId/subscribers/:subscriberId/rotate-secret',
-    { schema: { params: SubscriberParams, body: Type.Object(csrf) } },
+    {
+      config: { action: 'subscriber.write' },
+      schema: { params: SubscriberParams, body: Type.Object(csrf) },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -563,7 +579,10 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
 
   app.post(
     '/pages/:pageId/subscribers/:subscriberId/erase',
-    { schema: { params: SubscriberParams, body: EraseBody } },
+    {
+      config: { action: 'subscriber.write' },
+      schema: { params: SubscriberParams, body: EraseBody },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -589,7 +608,10 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
 
   app.get(
     '/pages/:pageId/notifications',
-    { schema: { params: PageParams, querystring: NoticeQuery } },
+    {
+      config: { action: 'notification.read' },
+      schema: { params: PageParams, querystring: NoticeQuery },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -621,7 +643,7 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
 
   app.post(
     '/pages/:pageId/notifications/retry',
-    { schema: { params: PageParams, body: RetryBody } },
+    { config: { action: 'notification.retry' }, schema: { params: PageParams, body: RetryBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -641,7 +663,7 @@ export function registerSubscriberAdminRoutes(app: App, deps: ServerDeps): void 
 
   app.post(
     '/pages/:pageId/notifications/me',
-    { schema: { params: PageParams, body: MeBody } },
+    { config: { action: 'notification.opt-out' }, schema: { params: PageParams, body: MeBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyReply } from 'fastify'
 import type { Actor } from '../../domain/actor.js'
 import { DomainError, ForbiddenError, ValidationError } from '../../domain/errors.js'
+import { meetsRequirement } from '../../domain/policy.js'
 import type { App, ServerDeps } from '../app-type.js'
 import {
   DeleteAccountPage,
@@ -93,7 +94,10 @@ export function registerTeamRoutes(app: App, deps: ServerDeps): void {
 
   app.get(
     '/a/:accountId/team',
-    { schema: { params: AccountParams, querystring: NoticeQuery } },
+    {
+      config: { action: 'team.read' },
+      schema: { params: AccountParams, querystring: NoticeQuery },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -106,7 +110,7 @@ export function registerTeamRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/team/invitations',
-    { schema: { params: AccountParams, body: InviteBody } },
+    { config: { action: 'team.invite' }, schema: { params: AccountParams, body: InviteBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -145,7 +149,7 @@ export function registerTeamRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/team/invitations/:invitationId/revoke',
-    { schema: { params: InvitationParams, body: CsrfBody } },
+    { config: { action: 'team.invite' }, schema: { params: InvitationParams, body: CsrfBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -157,7 +161,10 @@ export function registerTeamRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/team/members/:userId',
-    { schema: { params: MemberParams, body: MemberBody } },
+    {
+      config: { action: 'team.update-member' },
+      schema: { params: MemberParams, body: MemberBody },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -185,7 +192,7 @@ export function registerTeamRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/team/members/:userId/remove',
-    { schema: { params: MemberParams, body: CsrfBody } },
+    { config: { action: 'team.remove' }, schema: { params: MemberParams, body: CsrfBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -197,7 +204,7 @@ export function registerTeamRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/team/leave',
-    { schema: { params: AccountParams, body: CsrfBody } },
+    { config: { action: 'team.leave' }, schema: { params: AccountParams, body: CsrfBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -208,7 +215,7 @@ export function registerTeamRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/team/transfer',
-    { schema: { params: AccountParams, body: TransferBody } },
+    { config: { action: 'team.transfer' }, schema: { params: AccountParams, body: TransferBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -226,7 +233,10 @@ export function registerTeamRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/team/transfer/cancel',
-    { schema: { params: AccountParams, body: CsrfBody } },
+    {
+      config: { action: 'team.transfer-answer' },
+      schema: { params: AccountParams, body: CsrfBody },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -237,7 +247,10 @@ export function registerTeamRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/team/transfer/confirm',
-    { schema: { params: AccountParams, body: CsrfBody } },
+    {
+      config: { action: 'team.transfer-answer' },
+      schema: { params: AccountParams, body: CsrfBody },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
@@ -249,25 +262,29 @@ export function registerTeamRoutes(app: App, deps: ServerDeps): void {
     },
   )
 
-  app.get('/a/:accountId/delete', { schema: { params: AccountParams } }, async (request, reply) => {
-    const actor = requireActor(request, reply)
-    if (actor === undefined) return reply
-    const { account, membership } = await accounts.getAccount(actor, request.params.accountId)
-    if (membership.role !== 'owner')
-      throw new ForbiddenError('Only the owner can delete the account.', 'owner_only')
-    return sendHtml(
-      reply,
-      <DeleteAccountPage
-        nav={await navFor(deps, reply, actor, account.id)}
-        accountId={account.id}
-        accountName={account.name}
-      />,
-    )
-  })
+  app.get(
+    '/a/:accountId/delete',
+    { config: { action: 'account.delete' }, schema: { params: AccountParams } },
+    async (request, reply) => {
+      const actor = requireActor(request, reply)
+      if (actor === undefined) return reply
+      const { account, membership } = await accounts.getAccount(actor, request.params.accountId)
+      if (!meetsRequirement(membership, 'account.delete'))
+        throw new ForbiddenError('Only the owner can delete the account.', 'owner_only')
+      return sendHtml(
+        reply,
+        <DeleteAccountPage
+          nav={await navFor(deps, reply, actor, account.id)}
+          accountId={account.id}
+          accountName={account.name}
+        />,
+      )
+    },
+  )
 
   app.post(
     '/a/:accountId/delete',
-    { schema: { params: AccountParams, body: DeleteBody } },
+    { config: { action: 'account.delete' }, schema: { params: AccountParams, body: DeleteBody } },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply

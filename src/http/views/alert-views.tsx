@@ -8,7 +8,8 @@ import {
   type IncidentDraft,
 } from '../../domain/alerts/types.js'
 import type { Component, Page as StatusPage } from '../../domain/pages/types.js'
-import { hasRoleAtLeast, type Role } from '../../domain/roles.js'
+import type { Role } from '../../domain/roles.js'
+import { roleAllows } from '../../domain/policy.js'
 import { CsrfField, Notice, type NavContext } from './layout.js'
 import {
   Checkbox,
@@ -325,7 +326,7 @@ export function AlertsPage(props: {
 }) {
   const { page } = props
   const zone = page.timeZone
-  const isAdmin = hasRoleAtLeast(props.role, 'admin')
+  const isAdmin = roleAllows(props.role, 'alert.write')
   const errorsFor = (form: AlertsForm): Errors => (props.form === form ? (props.errors ?? {}) : {})
   const valuesFor = (form: AlertsForm): Values => (props.form === form ? (props.values ?? {}) : {})
   return (
@@ -499,7 +500,7 @@ export function EndpointPage(props: {
 }) {
   const { page, endpoint } = props
   const path = endpointPath(page, endpoint.id)
-  const isAdmin = hasRoleAtLeast(props.role, 'admin')
+  const isAdmin = roleAllows(props.role, 'alert.write')
   const values: Values = props.values ?? {
     name: endpoint.name,
     format: endpoint.format,
@@ -617,7 +618,7 @@ export function CheckPage(props: {
 }) {
   const { page, check } = props
   const path = checkPath(page, check.id)
-  const isAdmin = hasRoleAtLeast(props.role, 'admin')
+  const isAdmin = roleAllows(props.role, 'check.write')
   const values: Values = props.values ?? {
     componentId: check.componentId,
     url: check.url,

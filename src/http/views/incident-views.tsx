@@ -11,7 +11,8 @@ import {
   type IncidentUpdate,
   type Page as StatusPage,
 } from '../../domain/pages/types.js'
-import { hasRoleAtLeast, type Role } from '../../domain/roles.js'
+import type { Role } from '../../domain/roles.js'
+import { roleAllows } from '../../domain/policy.js'
 import { renderMarkdown } from '../public/markdown.js'
 import { CsrfField, Notice, type NavContext } from './layout.js'
 import {
@@ -767,7 +768,7 @@ export function IncidentDetailPage(props: {
         )}
       </section>
 
-      {hasRoleAtLeast(props.role, 'admin') && (
+      {roleAllows(props.role, 'incident.delete') && (
         <section class="card danger-zone" aria-labelledby="delete-incident-h">
           <h2 id="delete-incident-h">Delete {isMaintenance ? 'maintenance' : 'incident'}</h2>
           <p>It disappears from the status page and its history. This cannot be undone.</p>

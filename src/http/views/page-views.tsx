@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact'
 import { hasRoleAtLeast, type Role } from '../../domain/roles.js'
+import { roleAllows } from '../../domain/policy.js'
 import { groupStatus, isIncidentOpen } from '../../domain/pages/status.js'
 import { toDateTimeInput } from '../../domain/pages/time-zone.js'
 import {
@@ -777,7 +778,7 @@ export function PageSettingsPage(props: {
 
       <section class="card" aria-labelledby="access-h">
         <h2 id="access-h">Who can see the page</h2>
-        {hasRoleAtLeast(role, 'admin') ? (
+        {roleAllows(role, 'page.access') ? (
           <form method="post" action={`${base}/access`}>
             <ErrorSummary errors={props.form === 'access' ? props.errors : undefined} />
             <CsrfField token={props.nav.csrfToken} />

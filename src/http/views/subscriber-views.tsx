@@ -1,4 +1,5 @@
 import { hasRoleAtLeast, type Role } from '../../domain/roles.js'
+import { roleAllows } from '../../domain/policy.js'
 import type { Component, Page as StatusPage } from '../../domain/pages/types.js'
 import {
   SUBSCRIBER_CHANNELS,
@@ -798,7 +799,7 @@ export function IncidentNotifications(props: {
       <FanoutTable
         page={props.page}
         progress={props.progress}
-        canRetry={hasRoleAtLeast(props.role, 'editor')}
+        canRetry={roleAllows(props.role, 'notification.retry')}
         csrfToken={props.csrfToken}
       />
       <p>
