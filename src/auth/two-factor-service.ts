@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { KeyRing } from '../crypto/key-ring.js'
 import type { AuthMethod, DatabaseSchema } from '../db/schema.js'
-import { requireRole } from '../domain/accounts/authorization.js'
+import { authorize } from '../domain/accounts/authorization.js'
 import { requireRecentAuthentication } from '../domain/accounts/reauthentication.js'
 import { findUserById } from '../domain/accounts/user-repository.js'
 import type { Actor, RequestOrigin } from '../domain/actor.js'
@@ -605,7 +605,7 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
     accountId: string,
     required: boolean,
   ): Promise<void> {
-    const membership = await requireRole(db, actor, accountId, 'owner')
+    const membership = await authorize(db, actor, accountId, 'account.two-factor')
     if (!required) requireRecentAuthentication(actor, clock)
     if (membership.accountRequiresTwoFactor === required) return
     if (required && !(await hasSecondFactor(db, actor.userId)))

@@ -25,6 +25,8 @@ export const POLICY = {
   'account.read': { minimum: 'viewer' },
   'account.rename': { minimum: 'admin' },
   'account.delete': { minimum: 'owner', recentSignIn: true },
+  /** Turning the requirement off also needs a recent sign-in (the service asks). */
+  'account.two-factor': { minimum: 'owner' },
   'mailbox.read': { minimum: 'owner' },
 
   'team.read': { minimum: 'viewer' },

@@ -541,7 +541,10 @@ export function registerTwoFactorRoutes(app: App, deps: ServerDeps): void {
 
   app.post(
     '/a/:accountId/settings/two-factor',
-    { schema: { params: AccountParams, body: RequirementBody } },
+    {
+      schema: { params: AccountParams, body: RequirementBody },
+      config: { action: 'account.two-factor' },
+    },
     async (request, reply) => {
       const actor = requireActor(request, reply)
       if (actor === undefined) return reply
