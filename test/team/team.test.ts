@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hashToken } from '../../src/crypto/tokens.js'
 import type { Actor, SessionGrant } from '../../src/domain/actor.js'
+import { safeNext } from '../../src/http/admin/two-factor-routes.js'
 import { buildTestApp, type TestApp } from '../helpers/build-app.js'
 import { TestBrowser } from '../helpers/browser.js'
 import { addMember, createOwner, DEFAULT_PASSWORD } from '../helpers/factories.js'
@@ -459,6 +460,82 @@ describe.each(testDialects)('team and roles (%s)', (dialect) => {
       await db.selectFrom('pages').select('id').where('id', '=', fixture.page.id).execute(),
     ).toEqual([])
     expect(await auditCount(t, owner.accountId, 'account.deleted')).toBe(1)
+  })
+
+  it('refuses what the review of the rules found: nominations, last pages, SSO sessions', async () => {
+    const fixture = await createPageFixture(t)
+    const owner = fixture.owner
+    const ownerActor = actorFor(owner.userId)
+    const team = t.runtime.services.team
+    // A nominated member cannot mint more nominated members.
+    const nominated = await addMember(t, owner.accountId, 'admin')
+    await team.updateMember(ownerActor, owner.accountId, nominated.userId, {
+      role: 'admin',
+      canInvite: 'true',
+      pageIds: [],
+    })
+    await expect(
+      team.invite(actorFor(nominated.userId), owner.accountId, {
+        email: `nom-${String(Date.now())}@example.com`,
+        role: 'viewer',
+        canInvite: 'on',
+        pageIds: [],
+      }),
+    ).rejects.toMatchObject({ kind: 'validation' })
+    // Deleting the only page a member may reach would give them every page: refused.
+    const editor = await addMember(t, owner.accountId, 'editor')
+    await team.updateMember(ownerActor, owner.accountId, editor.userId, {
+      role: 'editor',
+      pageIds: [fixture.page.id],
+    })
+    await expect(
+      t.runtime.services.pages.remove(sessionActor(t, owner.userId), fixture.page.id),
+    ).rejects.toMatchObject({ code: 'members_limited_to_page' })
+    await team.updateMember(ownerActor, owner.accountId, editor.userId, {
+      role: 'editor',
+      pageIds: [],
+    })
+    await t.runtime.services.pages.remove(sessionActor(t, owner.userId), fixture.page.id)
+    // A session an IdP opened never acts as the owner, nor changes the person's own sign-in.
+    const sso = { method: 'sso' as const, ssoConnectionId: 'c', ssoAccountId: owner.accountId }
+    await expect(
+      t.runtime.services.accounts.getAccount(sessionActor(t, owner.userId, sso), owner.accountId),
+    ).rejects.toMatchObject({ code: 'owner_uses_password' })
+    await expect(
+      t.runtime.services.twoFactor.beginTotpEnrolment(sessionActor(t, editor.userId, sso)),
+    ).rejects.toMatchObject({ code: 'sso_session_not_allowed' })
+    // An account's IdP cannot pull in a login that exists elsewhere, nor link a member of a
+    // domain it was not given, even with just-in-time provisioning on.
+    const connection = await t.runtime.services.ssoSettings.save(ownerActor, owner.accountId, {
+      protocol: 'oidc',
+      common: {
+        name: 'IdP',
+        enabled: 'on',
+        allowedDomains: 'corp.example',
+        jitEnabled: 'on',
+        defaultRole: 'viewer',
+      },
+      checkConfig: () => ({ config: {}, identityChanged: false }),
+    })
+    const elsewhere = await createOwner(t, { email: `someone-${String(Date.now())}@corp.example` })
+    const origin = { ip: '127.0.0.1', userAgent: 't' }
+    const signIn = (email: string, subject: string) =>
+      t.runtime.services.ssoSignIn.signIn(
+        connection,
+        { subject, email, emailVerified: true, name: 'X' },
+        origin,
+      )
+    await expect(signIn(elsewhere.email, 'sub-elsewhere')).rejects.toMatchObject({
+      code: 'not_a_member',
+    })
+    await expect(signIn(editor.email, 'sub-editor')).rejects.toMatchObject({
+      code: 'domain_not_allowed',
+    })
+    const fresh = await signIn(`new-${String(Date.now())}@corp.example`, 'sub-new')
+    expect(fresh.provisioned).toBe(true)
+    // Paths that normalise to another site are not followed.
+    expect(safeNext('/.//evil.example/x')).toBe('/dashboard')
+    expect(safeNext('/a/x?y=1')).toBe('/a/x?y=1')
   })
 
   it('applies the account sign-in rules to sessions already open', async () => {

@@ -283,12 +283,18 @@ export function createSamlService({
 
     // The response element itself may be unsigned: its Destination is checked, its InResponseTo
     // only together with the signed one in the assertion.
-    const response = parseUntrustedXml(Buffer.from(samlResponse, 'base64').toString('utf8'))
+    let response: ReturnType<typeof parseUntrustedXml>
+    let assertion: ReturnType<typeof parseUntrustedXml>
+    try {
+      response = parseUntrustedXml(Buffer.from(samlResponse, 'base64').toString('utf8'))
+      assertion = parseUntrustedXml(assertionXml)
+    } catch (error) {
+      throw refused(connection, error instanceof Error ? error.message : 'unreadable XML')
+    }
     const destination = response.getAttribute('Destination')
     if (destination !== null && destination !== '' && destination !== urls.acsUrl)
       throw refused(connection, `Destination ${destination.slice(0, 200)} is not the ACS URL`)
 
-    const assertion = parseUntrustedXml(assertionXml)
     const issuer = child(assertion, 'Issuer')?.textContent.trim()
     if (issuer !== connection.config.idpEntityId)
       throw refused(connection, `assertion issuer ${String(issuer).slice(0, 200)} is not the IdP`)

@@ -146,6 +146,8 @@ export function createSsoSettingsService({ db, keyRing, clock, audit }: SsoSetti
     await db.transaction().execute(async (trx) => {
       if (previous === undefined) await insertSsoConnection(trx, keyRing, connection)
       else {
+        if (previous.enabled && !connection.enabled)
+          await assertNotLastEnforced(trx, accountId, connection.id)
         await updateSsoConnection(trx, keyRing, connection)
         if (identityChanged) await forgetLinks(trx, connection.id)
         if (!connection.enabled)

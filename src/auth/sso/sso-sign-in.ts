@@ -47,12 +47,13 @@ export type SsoSignIn = ReturnType<typeof createSsoSignIn>
 
 /**
  * Turns a verified identity into a session, shared by every SSO protocol:
- * - a subject seen before signs in as the same person;
- * - otherwise a member of the account with that (verified) email is linked to the subject;
- * - otherwise, with just-in-time provisioning on and the email's domain allowed, the person is
- *   created (without a password) or, when they already have a Candor login, added to the account,
- *   with the connection's default role;
- * - anyone else is refused, and told to ask for an invitation.
+ * - a subject seen before signs in as the same person, while they are still a member;
+ * - otherwise a member of the account with that (verified) email in one of the connection's
+ *   allowed domains is linked to the subject;
+ * - otherwise, with just-in-time provisioning on and the email's domain allowed, a person without
+ *   a Candor login is created (without a password) with the connection's default role;
+ * - anyone else (including someone who has a login but is not a member) is refused, and told to
+ *   ask for an invitation.
  * The session reaches only the connection's account (see requireRole), so an account's IdP can
  * never vouch for anyone in another account; and never for the account's owner.
  */
@@ -98,18 +99,32 @@ export function createSsoSignIn({ db, keyRing, clock, sessions, audit }: SsoSign
       let provisioned = false
       let member =
         user === undefined ? undefined : await findMembership(trx, connection.accountId, user.id)
+      // Admins configure identity providers, so an IdP must not vouch for the one person above
+      // them: the owner signs in with their own password (and second factor), never through SSO.
+      if (member?.role === 'owner')
+        throw new ForbiddenError(
+          'The account owner signs in with their password, not through single sign-on.',
+          'owner_uses_password',
+        )
+      // An admin chooses the IdP and its allowed domains, so an IdP's word about an email is only
+      // taken for the account's own domains: a member is linked by email only when the domain is
+      // allowed, and provisioning creates new logins only. A login that already exists elsewhere
+      // joins by invitation, never because an account's IdP named its address.
+      if (known === undefined && member !== undefined && !domainAllowed)
+        throw new ForbiddenError(
+          'Your email domain is not allowed for this sign-in method. Ask an administrator.',
+          'domain_not_allowed',
+        )
       if (member === undefined) {
-        if (!connection.jitEnabled || !domainAllowed)
+        if (!connection.jitEnabled || !domainAllowed || user !== undefined)
           throw new ForbiddenError(
             'You are not a member of this team. Ask an administrator for an invitation.',
             'not_a_member',
           )
-        if (user === undefined) {
-          const id = generateId()
-          const name = (identity.name ?? '').trim().slice(0, NAME_MAX) || email
-          await insertUser(trx, keyRing, { id, email, name, passwordHash: null, createdAt: now })
-          user = { id, email, name, createdAt: now, passwordHash: null }
-        }
+        const id = generateId()
+        const name = (identity.name ?? '').trim().slice(0, NAME_MAX) || email
+        await insertUser(trx, keyRing, { id, email, name, passwordHash: null, createdAt: now })
+        user = { id, email, name, createdAt: now, passwordHash: null }
         await insertMembership(trx, {
           accountId: connection.accountId,
           userId: user.id,
@@ -130,14 +145,8 @@ export function createSsoSignIn({ db, keyRing, clock, sessions, audit }: SsoSign
         })
       }
       if (user === undefined) throw new UnauthenticatedError()
-      // Admins configure identity providers, so an IdP must not vouch for the one person above
-      // them: the owner signs in with their own password (and second factor), never through SSO.
-      if (member?.role === 'owner')
-        throw new ForbiddenError(
-          'The account owner signs in with their password, not through single sign-on.',
-          'owner_uses_password',
-        )
       if (known === undefined)
+        // Two first sign-ins of one person at once: the second links nothing new.
         await trx
           .insertInto('sso_identities')
           .values({
@@ -147,6 +156,7 @@ export function createSsoSignIn({ db, keyRing, clock, sessions, audit }: SsoSign
             created_at: now,
             last_used_at: now,
           })
+          .onConflict((oc) => oc.columns(['connection_id', 'subject_hash']).doNothing())
           .execute()
       else
         await trx

@@ -82,6 +82,13 @@ export async function requireRole(
  * IdP cannot lock the account out. With two-factor required, a password alone is not enough.
  */
 function assertSignInRules(membership: Membership, session: SessionGrant): void {
+  // Admins configure identity providers: an IdP never vouches for the owner, even for a member
+  // who became owner while signed in through it.
+  if (membership.role === 'owner' && session.ssoAccountId === membership.accountId)
+    throw new ForbiddenError(
+      'The account owner signs in with their password, not through single sign-on. Sign out and sign in with your password.',
+      'owner_uses_password',
+    )
   const strong = session.method === 'password_2fa' || session.method === 'passkey'
   if (membership.accountEnforcesSso && session.ssoAccountId !== membership.accountId) {
     if (membership.role === 'owner' && strong) return

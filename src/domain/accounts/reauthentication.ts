@@ -17,6 +17,13 @@ export const REAUTHENTICATION_REQUIRED = 'reauthentication_required'
 export function requireRecentAuthentication(actor: Actor, clock: Clock): void {
   const session = actor.session
   if (session === undefined) return
+  // A session an account's IdP opened reaches that account only; it must not change the person's
+  // own sign-in (add a passkey, an authenticator app) nor take owner-level decisions.
+  if (session.ssoAccountId !== null)
+    throw new ForbiddenError(
+      'Sign in with your own password to do this: single sign-on sessions cannot.',
+      'sso_session_not_allowed',
+    )
   if (clock.now().getTime() - session.authenticatedAt.getTime() <= REAUTHENTICATION_WINDOW_MS)
     return
   throw new ForbiddenError(

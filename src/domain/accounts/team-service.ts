@@ -214,13 +214,20 @@ export function createTeamService(deps: TeamServiceDeps) {
     role: MemberRole | undefined,
     granter: Membership,
     checker: InputChecker,
+    actor: Actor,
   ): Promise<string[] | null> {
+    // What the granter may hand out: their own pages, and an API key's pages when it has some.
+    const keyPages = actor.apiKey?.pageIds ?? null
+    const limit =
+      granter.pageIds === null
+        ? keyPages
+        : granter.pageIds.filter((id) => keyPages === null || keyPages.includes(id))
     const items = Array.isArray(value) ? value : typeof value === 'string' ? [value] : []
     const wanted = [
       ...new Set(items.filter((item): item is string => typeof item === 'string' && item !== '')),
     ]
     if (wanted.length === 0) {
-      if (granter.pageIds !== null)
+      if (limit !== null)
         checker.add('pageIds', 'Choose the pages: you can only grant pages you have access to.')
       return null
     }
@@ -235,7 +242,7 @@ export function createTeamService(deps: TeamServiceDeps) {
       .where('id', 'in', wanted.slice(0, 500))
       .execute()
     if (pages.length !== wanted.length) checker.add('pageIds', 'Some of these pages do not exist.')
-    if (granter.pageIds !== null && wanted.some((id) => !granter.pageIds?.includes(id)))
+    if (limit !== null && wanted.some((id) => !limit.includes(id)))
       checker.add('pageIds', 'You can only grant pages you have access to.')
     return wanted.sort()
   }
@@ -257,10 +264,16 @@ export function createTeamService(deps: TeamServiceDeps) {
     const checker = new InputChecker()
     const email = normalizeEmail(checker.email('email', input.email))
     const role = checkRole(input.role, me, checker)
-    const pageIds = await checkPageIds(accountId, input.pageIds, role, me, checker)
+    const pageIds = await checkPageIds(accountId, input.pageIds, role, me, checker, actor)
     checker.assertValid()
     if (role === undefined) throw new ValidationError({ role: 'The role is required.' })
     const canInvite = isChecked(input.canInvite)
+    // Only the owner nominates: a nominated member cannot mint more nominated members.
+    if (canInvite && me.role !== 'owner')
+      throw new ValidationError(
+        { canInvite: 'Only the owner decides who may invite and remove people.' },
+        'Only the owner decides who may invite and remove people.',
+      )
     const now = clock.now()
     const existing = await findUserByEmail(db, keyRing, email)
     if (existing !== undefined && (await findMembership(db, accountId, existing.id)) !== undefined)
@@ -337,8 +350,8 @@ export function createTeamService(deps: TeamServiceDeps) {
           link: link.toString(),
           expiresAt: invitation.expiresAt,
         }),
-        // In the embedded mode without SMTP the owner's mailbox shows what Candor sent.
-        accountId,
+        // Never in the owner's mailbox: whoever reads the link can create a login for the address.
+        accountId: null,
       }),
     )
     return invitation
@@ -526,7 +539,7 @@ export function createTeamService(deps: TeamServiceDeps) {
       throw new ForbiddenError('You cannot change your own role.', 'own_role')
     const checker = new InputChecker()
     const role = checkRole(input.role, me, checker)
-    const pageIds = await checkPageIds(accountId, input.pageIds, role, me, checker)
+    const pageIds = await checkPageIds(accountId, input.pageIds, role, me, checker, actor)
     checker.assertValid()
     if (role === undefined) throw new ValidationError({ role: 'The role is required.' })
     const canInvite = input.canInvite === undefined ? target.canInvite : isChecked(input.canInvite)
@@ -594,11 +607,14 @@ export function createTeamService(deps: TeamServiceDeps) {
         )
     }
     await db.transaction().execute(async (trx) => {
-      await trx
+      // Never the owner, even one who became owner since the check above.
+      const removed = await trx
         .deleteFrom('memberships')
         .where('account_id', '=', accountId)
         .where('user_id', '=', userId)
-        .execute()
+        .where('role', '!=', 'owner')
+        .executeTakeFirst()
+      if (Number(removed.numDeletedRows) !== 1) throw new NotFoundError('The member')
       await trx
         .deleteFrom('sessions')
         .where('user_id', '=', userId)

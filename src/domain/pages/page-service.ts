@@ -353,6 +353,29 @@ export function createPageService({
     const page = await requirePageRole(db, actor, pageId, 'page.delete')
     requireRecentAuthentication(actor, clock)
     await db.transaction().execute(async (trx) => {
+      // A member limited to this page alone would be left with no limit rows, which means every
+      // page: their access must be changed first.
+      const limited = await trx
+        .selectFrom('membership_pages as mine')
+        .select('mine.user_id')
+        .where('mine.page_id', '=', pageId)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('membership_pages as other')
+                .select('other.page_id')
+                .whereRef('other.account_id', '=', 'mine.account_id')
+                .whereRef('other.user_id', '=', 'mine.user_id')
+                .where('other.page_id', '!=', pageId),
+            ),
+          ),
+        )
+        .execute()
+      if (limited.length > 0)
+        throw new ConflictError(
+          'members_limited_to_page',
+          `${String(limited.length)} member(s) can reach only this page. Change their page access on the team page before deleting it.`,
+        )
       await trx.deleteFrom('pages').where('id', '=', pageId).execute()
       await audit.record(trx, {
         accountId: page.account_id,

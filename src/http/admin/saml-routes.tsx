@@ -8,7 +8,14 @@ import { ValidationError } from '../../domain/errors.js'
 import type { App, ServerDeps } from '../app-type.js'
 import { MessagePage } from '../views/auth-pages.js'
 import { SamlConnectionPage, type SamlFormValues } from '../views/saml-views.js'
-import { navFor, originOf, requireActor, sendHtml, setSessionCookie } from './html.js'
+import {
+  navFor,
+  originOf,
+  readSessionToken,
+  requireActor,
+  sendHtml,
+  setSessionCookie,
+} from './html.js'
 
 const text = (maxLength: number) => Type.Optional(Type.String({ maxLength }))
 const Id = Type.String({ minLength: 1, maxLength: 64 })
@@ -58,6 +65,8 @@ export function safeRelayPath(value: string | undefined): string | undefined {
   if (value === undefined || value === '' || value.length > 1024) return undefined
   if (!value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return undefined
   if (value.includes('\\') || hasControlCharacters(value)) return undefined
+  // Printable ASCII only: anything else cannot go into a Location header as it is.
+  if (!/^[\x21-\x7e]+$/.test(value)) return undefined
   return value
 }
 
@@ -129,6 +138,9 @@ export function registerSamlRoutes(app: App, deps: ServerDeps): void {
         request.body.SAMLResponse ?? '',
       )
       const { token, accountId } = await ssoSignIn.signIn(connection, identity, originOf(request))
+      // A new session at every sign-in: whatever session the browser had before is ended.
+      const previous = readSessionToken(deps, request)
+      if (previous !== undefined) await deps.services.auth.signOut(previous)
       setSessionCookie(deps, reply, token)
       const next = safeRelayPath(request.body.RelayState) ?? `/a/${encodeURIComponent(accountId)}`
       return reply.redirect(next, 303)

@@ -145,12 +145,14 @@ export function safeNext(value: string | undefined): string {
   if (value === undefined || !value.startsWith('/') || value.startsWith('//')) return '/dashboard'
   for (let i = 0; i < value.length; i++) {
     const code = value.charCodeAt(i)
-    if (code < 0x20 || code === 0x7f || code === 0x5c) return '/dashboard'
+    if (code < 0x20 || code >= 0x7f || code === 0x5c) return '/dashboard'
   }
   try {
     const base = 'http://candor.invalid'
     const url = new URL(value, base)
     if (url.origin !== base) return '/dashboard'
+    // '/.//evil.com' normalises to '//evil.com', which a browser reads as another site.
+    if (url.pathname.startsWith('//')) return '/dashboard'
     if (url.pathname.startsWith('/reauthenticate')) return '/dashboard'
     return url.pathname + url.search
   } catch {
