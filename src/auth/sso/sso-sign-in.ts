@@ -97,7 +97,7 @@ export function createSsoSignIn({ db, keyRing, clock, sessions, audit }: SsoSign
           ? await findUserByEmail(trx, keyRing, email)
           : await findUserById(trx, keyRing, known.user_id)
       let provisioned = false
-      let member =
+      const member =
         user === undefined ? undefined : await findMembership(trx, connection.accountId, user.id)
       // Admins configure identity providers, so an IdP must not vouch for the one person above
       // them: the owner signs in with their own password (and second factor), never through SSO.
@@ -133,7 +133,6 @@ export function createSsoSignIn({ db, keyRing, clock, sessions, audit }: SsoSign
           createdAt: now,
         })
         provisioned = true
-        member = await findMembership(trx, connection.accountId, user.id)
         await audit.record(trx, {
           accountId: connection.accountId,
           actor: { type: 'system' },

@@ -359,10 +359,11 @@ export function createPageService({
         .selectFrom('membership_pages as mine')
         .select('mine.user_id')
         .where('mine.page_id', '=', pageId)
-        .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(
-              selectFrom('membership_pages as other')
+        .where((eb) =>
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('membership_pages as other')
                 .select('other.page_id')
                 .whereRef('other.account_id', '=', 'mine.account_id')
                 .whereRef('other.user_id', '=', 'mine.user_id')
