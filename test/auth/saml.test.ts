@@ -202,6 +202,19 @@ describe.each(testDialects)('SAML single sign-on (%s)', (dialect) => {
       expect(await userByEmail(email)).toBeUndefined()
     })
 
+    it('does not take an email from a transient NameID that merely looks like one', async () => {
+      const email = uniqueEmail('opaque')
+      const response = await postAcs(
+        new TestBrowser(t.app, { ip: uniqueIp() }),
+        await idp.signedResponse({
+          nameID: email,
+          nameIDFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient',
+        }),
+      )
+      expect(response.status).toBe(401)
+      expect(await userByEmail(email)).toBeUndefined()
+    })
+
     it('never signs in the account owner through the IdP', async () => {
       const response = await postAcs(
         new TestBrowser(t.app, { ip: uniqueIp() }),

@@ -64,6 +64,8 @@ export interface AssertionOptions {
   validForMs?: number | undefined
   assertionId?: string | undefined
   issuer?: string | undefined
+  /** The NameID's format; emailAddress by default. */
+  nameIDFormat?: string | undefined
 }
 
 /**
@@ -153,7 +155,7 @@ export class TestIdp {
       ConditionsNotBefore: issued.toISOString(),
       ConditionsNotOnOrAfter: end.toISOString(),
       SubjectConfirmationDataNotOnOrAfter: end.toISOString(),
-      NameIDFormat: EMAIL_FORMAT,
+      NameIDFormat: options.nameIDFormat ?? EMAIL_FORMAT,
       NameID: options.nameID,
       InResponseTo: options.inResponseTo ?? null,
     })

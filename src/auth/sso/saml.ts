@@ -365,7 +365,14 @@ export function createSamlService({
       pick(
         attributes,
         config.attributeEmail === null ? DEFAULT_EMAIL_ATTRIBUTES : [config.attributeEmail],
-      ) ?? (nameIDFormat === EMAIL_FORMAT || /^[^@\s]+@[^@\s]+$/.test(nameID) ? nameID : '')
+      ) ??
+      // A transient or persistent NameID is an opaque id, even when it looks like an address.
+      ((nameIDFormat === EMAIL_FORMAT ||
+        nameIDFormat === null ||
+        nameIDFormat === UNSPECIFIED_FORMAT) &&
+      /^[^@\s]+@[^@\s]+$/.test(nameID)
+        ? nameID
+        : '')
     const name = pick(
       attributes,
       config.attributeName === null ? DEFAULT_NAME_ATTRIBUTES : [config.attributeName],
@@ -685,6 +692,8 @@ function checkIdpSettings(
         sloUrl = parsed.sloUrl ?? ''
         const checked = parseCertificates(parsed.certificates.join('\n'))
         if ('error' in checked) checker.add('metadataXml', `In the metadata: ${checked.error}`)
+        else if (checked.certificates.length > 5)
+          checker.add('metadataXml', 'The metadata names more than 5 signing certificates.')
         else certificates = checked.certificates
         if (parsed.ssoUrl === undefined)
           checker.add(
