@@ -2,6 +2,11 @@ import { ValidationError } from './errors.js'
 
 const EMAIL_PATTERN = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:"]+$/
 
+/** A form checkbox or a JSON boolean: ticked is `on` (HTML), `true` or `1`. */
+export function isChecked(value: unknown): boolean {
+  return value === true || value === 'true' || value === 'on' || value === '1'
+}
+
 /** Collects every problem with an input before failing, so a form can show them all at once. */
 export class InputChecker {
   readonly #problems: Record<string, string> = {}

@@ -8,7 +8,7 @@ import type { Actor } from '../../domain/actor.js'
 import { auditOrigin, type AuditLog } from '../../domain/audit/audit-log.js'
 import type { Clock } from '../../domain/clock.js'
 import { ConflictError, ForbiddenError, NotFoundError } from '../../domain/errors.js'
-import { InputChecker } from '../../domain/validation.js'
+import { InputChecker, isChecked } from '../../domain/validation.js'
 import {
   deleteSsoConnection,
   findSsoConnection,
@@ -274,10 +274,6 @@ export function createSsoSettingsService({ db, keyRing, clock, audit }: SsoSetti
   }
 
   return { settings, get, save, remove, setEnforced, connectionsForEmail }
-}
-
-function isChecked(value: unknown): boolean {
-  return value === true || value === 'on' || value === 'true' || value === '1'
 }
 
 function parseDomains(value: unknown): string[] {

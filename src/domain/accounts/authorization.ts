@@ -105,3 +105,13 @@ function assertSignInRules(membership: Membership, session: SessionGrant): void 
       'two_factor_required',
     )
 }
+
+/**
+ * The pages an actor may reach in an account: the member's page limits, narrowed further by an
+ * API key limited to some pages; null for every page.
+ */
+export function reachablePageIds(membership: Membership, actor: Actor): readonly string[] | null {
+  const keyPages = actor.apiKey?.pageIds ?? null
+  if (membership.pageIds === null) return keyPages
+  return membership.pageIds.filter((id) => keyPages === null || keyPages.includes(id))
+}

@@ -16,9 +16,9 @@ import {
 } from '../errors.js'
 import type { SendMail } from '../mail.js'
 import { hasRoleAtLeast } from '../roles.js'
-import { InputChecker } from '../validation.js'
+import { InputChecker, isChecked } from '../validation.js'
 import { findAccount } from './account-repository.js'
-import { authorize } from './authorization.js'
+import { authorize, reachablePageIds } from './authorization.js'
 import { meetsRequirement } from '../policy.js'
 import { findMembership, insertMembership, type Membership } from './membership-repository.js'
 import { requireRecentAuthentication } from './reauthentication.js'
@@ -216,12 +216,8 @@ export function createTeamService(deps: TeamServiceDeps) {
     checker: InputChecker,
     actor: Actor,
   ): Promise<string[] | null> {
-    // What the granter may hand out: their own pages, and an API key's pages when it has some.
-    const keyPages = actor.apiKey?.pageIds ?? null
-    const limit =
-      granter.pageIds === null
-        ? keyPages
-        : granter.pageIds.filter((id) => keyPages === null || keyPages.includes(id))
+    // What the granter may hand out: the pages they (and their API key, if any) can reach.
+    const limit = reachablePageIds(granter, actor)
     const items = Array.isArray(value) ? value : typeof value === 'string' ? [value] : []
     const wanted = [
       ...new Set(items.filter((item): item is string => typeof item === 'string' && item !== '')),
@@ -842,10 +838,6 @@ export function createTeamService(deps: TeamServiceDeps) {
     confirmOwnershipTransfer,
     deleteAccount,
   }
-}
-
-function isChecked(value: unknown): boolean {
-  return value === true || value === 'on' || value === 'true' || value === '1'
 }
 
 function parsePageIds(json: string | null): string[] | null {

@@ -27,7 +27,7 @@ import { requirePageRole } from '../pages/page-access.js'
 import type { PageEvents } from '../pages/page-events.js'
 import { listComponents } from '../pages/page-repository.js'
 import type { Component, ComponentStatus, Impact } from '../pages/types.js'
-import { InputChecker } from '../validation.js'
+import { InputChecker, isChecked } from '../validation.js'
 import {
   draftStatuses,
   firingCounts,
@@ -1338,7 +1338,7 @@ function draftTarget(id: string) {
 function truthy(value: unknown, fallback: boolean): boolean {
   if (Array.isArray(value)) return truthy(value.at(-1), fallback)
   if (value === undefined || value === null || value === '') return fallback
-  return value === true || value === 'true' || value === 'on' || value === '1'
+  return isChecked(value)
 }
 
 /** `key = component name` lines for the form, from a stored mapping. */

@@ -5,7 +5,7 @@ import type { Actor } from '../actor.js'
 import { auditOrigin, type AuditLog } from '../audit/audit-log.js'
 import type { Clock } from '../clock.js'
 import { NotFoundError, ValidationError } from '../errors.js'
-import { InputChecker } from '../validation.js'
+import { InputChecker, isChecked } from '../validation.js'
 import { requirePageRole } from './page-access.js'
 import { silentNotifier, type PageNotifier } from './page-notifier.js'
 import type { PageEvents } from './page-events.js'
@@ -180,8 +180,8 @@ export function createComponentService({
           description,
           status: status ?? 'operational',
           position: (last?.p ?? 0) + 1,
-          only_show_if_degraded: truthy(input.onlyShowIfDegraded),
-          showcase: input.showcase === undefined ? true : truthy(input.showcase),
+          only_show_if_degraded: isChecked(input.onlyShowIfDegraded),
+          showcase: input.showcase === undefined ? true : isChecked(input.showcase),
           start_date: startDate,
           created_at: now,
           updated_at: now,
@@ -230,8 +230,8 @@ export function createComponentService({
           : await checkGroup(checker, current.pageId, input.groupId, componentId)
     }
     if (input.onlyShowIfDegraded !== undefined)
-      patch.only_show_if_degraded = truthy(input.onlyShowIfDegraded)
-    if (input.showcase !== undefined) patch.showcase = truthy(input.showcase)
+      patch.only_show_if_degraded = isChecked(input.onlyShowIfDegraded)
+    if (input.showcase !== undefined) patch.showcase = isChecked(input.showcase)
     if (input.startDate !== undefined) patch.start_date = checkStartDate(checker, input.startDate)
     let status: ComponentStatus | undefined
     if (input.status !== undefined) {
@@ -401,10 +401,6 @@ export function createComponentService({
 
 function componentTarget(id: string) {
   return { type: 'component', id }
-}
-
-function truthy(value: unknown): boolean {
-  return value === true || value === 'true' || value === 'on' || value === '1'
 }
 
 function optionalText(

@@ -5,7 +5,7 @@ import type { Actor } from '../actor.js'
 import { auditOrigin, type AuditLog } from '../audit/audit-log.js'
 import type { Clock } from '../clock.js'
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js'
-import { InputChecker } from '../validation.js'
+import { InputChecker, isChecked } from '../validation.js'
 import { parseComponentStatus, recordStatusChange } from './component-service.js'
 import { requirePageRole } from './page-access.js'
 import { silentNotifier, type NotificationEventType, type PageNotifier } from './page-notifier.js'
@@ -1180,5 +1180,5 @@ function oneOf<T extends string>(
 
 function truthy(value: unknown, fallback: boolean): boolean {
   if (value === undefined || value === null || value === '') return fallback
-  return value === true || value === 'true' || value === 'on' || value === '1'
+  return isChecked(value)
 }

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely'
 import { hashPassword } from '../../auth/passwords.js'
 import { generateId } from '../../crypto/tokens.js'
 import type { DatabaseSchema } from '../../db/schema.js'
-import { authorize } from '../accounts/authorization.js'
+import { authorize, reachablePageIds } from '../accounts/authorization.js'
 import type { Actor } from '../actor.js'
 import { auditOrigin, type AuditLog } from '../audit/audit-log.js'
 import type { Clock } from '../clock.js'
@@ -77,11 +77,7 @@ export function createPageService({
 
   async function list(actor: Actor, accountId: string): Promise<Page[]> {
     const membership = await authorize(db, actor, accountId, 'page.read')
-    const keyPages = actor.apiKey?.pageIds ?? null
-    const visible =
-      membership.pageIds === null
-        ? keyPages
-        : membership.pageIds.filter((id) => keyPages === null || keyPages.includes(id))
+    const visible = reachablePageIds(membership, actor)
     let query = db.selectFrom('pages').selectAll().where('account_id', '=', accountId)
     if (visible !== null)
       query = query.where('id', 'in', visible.length === 0 ? [''] : [...visible])
